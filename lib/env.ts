@@ -1,0 +1,134 @@
+// The one validated reader of process.env. Everything else imports getEnv().
+// Parsed lazily (first call) so `next build` never needs production secrets, and cached per process.
+import { z } from 'zod';
+import { singleton } from './singleton';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+
+    NEXT_PUBLIC_SUPABASE_URL: optionalUrl,
+    NEXT_PUBLIC_SUPABASE_ANON_KEY: optionalString,
+    SUPABASE_SERVICE_ROLE_KEY: optionalString,
+    SUPABASE_JWT_SECRET: optionalString,
+
+    DATABASE_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
+    ENABLE_DB_POOLER: bool,
+    DB_POOLER_MODE: z.enum(['transaction', 'session']).default('transaction'),
+    DB_POOL_SIZE: int(10, 1, 500),
+
+    ANTHROPIC_API_KEY: optionalString,
+    ANTHROPIC_BASE_URL: optionalUrl,
+
+    REDIS_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional(),
+    ),
+    REDIS_HOST: optionalString,
+    REDIS_PORT: int(6379, 1, 65535),
+    REDIS_PASSWORD: optionalString,
+    REDIS_CONNECT_TIMEOUT_MS: int(2000, 50, 60_000),
+    REDIS_COMMAND_TIMEOUT_MS: int(1000, 10, 60_000),
+
+    ADMIN_API_TOKEN: optionalString,
+
+    ENABLE_APM: bool,
+    APM_PROVIDER: z.preprocess(emptyToUndefined, z.enum(['datadog']).optional()),
+
+    APP_VERSION: z.preprocess(emptyToUndefined, z.string().default('dev')),
+    DEPLOYMENT_SLOT: z.preprocess(emptyToUndefined, z.enum(['blue', 'green']).optional()),
+
+    HEALTH_CHECK_TIMEOUT_MS: int(2000, 50, 60_000),
+    HEALTH_SLOW_MS: int(1000, 1, 60_000),
+    HEALTH_CACHE_TTL_MS: int(1000, 0, 60_000),
+    AI_HEALTH_CACHE_MS: int(60_000, 0, 3_600_000),
+    SHUTDOWN_DELAY_MS: int(0, 0, 120_000),
+    SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    // In production every dependency must be configured: a half-configured server would
+    // report "not configured" forever instead of refusing to start.
+    const require = (key: keyof typeof env, ok: boolean) => {
+      if (!ok) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
+    };
+    require('NEXT_PUBLIC_SUPABASE_URL', !!env.NEXT_PUBLIC_SUPABASE_URL);
+    require('NEXT_PUBLIC_SUPABASE_ANON_KEY', !!env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
+    require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
+    require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
+    require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
+  });
+
+export type Env = z.infer<typeof schema>;
+
+export class EnvError extends Error {
+  constructor(readonly variables: string[], details: string) {
+    super(`Invalid environment: ${details}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Validates a raw environment. The error names every bad variable and never echoes a value. */
+export function parseEnv(raw: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const byVar = new Map<string, string>();
+  for (const issue of result.error.issues) {
+    const key = String(issue.path[0] ?? '(root)');
+    if (!byVar.has(key)) byVar.set(key, describe(issue));
+  }
+  const details = [...byVar].map(([k, m]) => `${k} ${m}`).join('; ');
+  throw new EnvError([...byVar.keys()], details);
+}
+
+// zod's own messages can quote the received value; ours never do.
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'custom') return issue.message;
+  if (issue.code === 'invalid_type') return 'is missing or not a string';
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map(String).join('|')}`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return 'is out of range';
+  // Regex issues carry our own message ("must be a postgres:// URL"), never the value.
+  if (issue.code === 'invalid_format') {
+    return issue.format === 'regex' ? issue.message : `is not a valid ${issue.format}`;
+  }
+  return 'is invalid';
+}
+
+export function getEnv(): Env {
+  return singleton('env', () => parseEnv(process.env));
+}
+
+/** Secret values, so logs and tests can prove none of them leaks. */
+export function secretValues(env: Env = getEnv()): string[] {
+  const secrets = [
+    env.SUPABASE_SERVICE_ROLE_KEY,
+    env.SUPABASE_JWT_SECRET,
+    env.ANTHROPIC_API_KEY,
+    env.REDIS_PASSWORD,
+    env.ADMIN_API_TOKEN,
+    env.DATABASE_URL,
+    env.REDIS_URL,
+  ];
+  return secrets.filter((s): s is string => !!s && s.length >= 4);
+}

@@ -1,0 +1,41 @@
+// database: critical. With DATABASE_URL, `SELECT 1` on the shared pool; otherwise one minimal
+// PostgREST request through supabase-js (a HEAD on a probe table: PostgREST answers 404 for a
+// missing table when it is up, and 503 when it cannot reach Postgres).
+import { getEnv } from '../../env';
+import { getDbPool } from '../../db/client';
+import { getSupabaseAdmin } from '../../supabase/client';
+import type { HealthCheck } from '../types';
+
+export const SUPABASE_PROBE_TABLE = '_unite_hub_health_probe';
+
+export class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export const databaseCheck: HealthCheck = {
+  name: 'database',
+  critical: true,
+  notConfigured() {
+    const env = getEnv();
+    if (env.DATABASE_URL) return null;
+    if (env.NEXT_PUBLIC_SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY) return null;
+    return 'not configured';
+  },
+  async probe(signal) {
+    const pool = getDbPool();
+    if (pool) {
+      await pool.query('SELECT 1');
+      return;
+    }
+    const supabase = getSupabaseAdmin()!;
+    const { status } = await supabase
+      .from(SUPABASE_PROBE_TABLE)
+      .select('*', { head: true })
+      .limit(1)
+      .abortSignal(signal);
+    // 200 (table exists) and 404 (PGRST205, table absent) both prove PostgREST answered.
+    if (status !== 200 && status !== 206 && status !== 404) throw new HttpStatusError(status || 503);
+  },
+};

@@ -1,0 +1,19 @@
+// Next bundles instrumentation, proxy and each route into separate chunks, and dev mode reloads
+// modules on every edit. Anything that must exist once per process (clients, caches, the
+// shutdown flag) therefore lives on globalThis under a registered symbol, not in module scope.
+export function singleton<T>(key: string, create: () => T): T {
+  const sym = Symbol.for(`unite-hub.${key}`);
+  const store = globalThis as unknown as Record<symbol, T | undefined>;
+  let value = store[sym];
+  if (value === undefined) {
+    value = create();
+    store[sym] = value;
+  }
+  return value;
+}
+
+/** Drops a singleton so the next call creates it anew (tests, and breaker/client resets). */
+export function resetSingleton(key: string): void {
+  const store = globalThis as unknown as Record<symbol, unknown>;
+  delete store[Symbol.for(`unite-hub.${key}`)];
+}
