@@ -15,17 +15,25 @@ export function apmEnabled(env: Env): boolean {
 
 export async function startApm(env: Env): Promise<boolean> {
   if (!apmEnabled(env)) return false;
-  const mod = (await import('dd-trace')) as unknown as { default?: Tracer } & Tracer;
-  const tracer = mod.default ?? mod;
-  tracer.init({
-    service: env.DD_SERVICE,
-    env: env.DD_ENV,
-    version: env.APP_VERSION,
-    url: env.DD_TRACE_AGENT_URL,
-    // dd.trace_id / dd.span_id in every pino line: logs and traces link up in Datadog.
-    logInjection: true,
-    startupLogs: false,
-  });
+  let tracer: Tracer;
+  try {
+    const mod = (await import('dd-trace')) as unknown as { default?: Tracer } & Tracer;
+    tracer = mod.default ?? mod;
+    tracer.init({
+      service: env.DD_SERVICE,
+      env: env.DD_ENV,
+      version: env.APP_VERSION,
+      url: env.DD_TRACE_AGENT_URL,
+      // dd.trace_id / dd.span_id in every pino line: logs and traces link up in Datadog.
+      logInjection: true,
+      startupLogs: false,
+    });
+  } catch (err) {
+    // Tracing must never take the app down: serve untraced, and say so loudly, once.
+    const { log } = await import('../log');
+    log.error('apm failed to start; serving without tracing', { provider: 'datadog', err });
+    return false;
+  }
   registerTracer(tracer);
   // Imported only now: pino must be required after init() for dd-trace to hook it.
   const { log } = await import('../log');
