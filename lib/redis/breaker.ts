@@ -27,6 +27,8 @@ export interface CircuitSettings {
   resetTimeoutMs: number;
   volumeThreshold: number;
   rollingCountTimeoutMs: number;
+  /** Failures in a row (no success between) that open it whatever the percentage; 0 = off. */
+  consecutiveFailures: number;
 }
 
 export type CircuitTotals = Omit<CircuitStats, 'latencyMs'>;
@@ -72,7 +74,7 @@ function isCallerBug(err: unknown): boolean {
   return e.name === 'ReplyError' && typeof e.message === 'string' && !UNAVAILABLE_REPLY.test(e.message);
 }
 
-function settingsFromEnv(): CircuitSettings & { rollingCountBuckets: number; openOnDisconnect: boolean } {
+function settingsFromEnv(): CircuitSettings & { rollingCountBuckets: number; openOnDisconnect: boolean; consecutiveFailures: number } {
   const env = getEnv();
   return {
     timeoutMs: env.REDIS_BREAKER_TIMEOUT_MS,
@@ -82,6 +84,7 @@ function settingsFromEnv(): CircuitSettings & { rollingCountBuckets: number; ope
     rollingCountTimeoutMs: env.REDIS_BREAKER_ROLLING_WINDOW_MS,
     rollingCountBuckets: env.REDIS_BREAKER_ROLLING_BUCKETS,
     openOnDisconnect: env.REDIS_BREAKER_OPEN_ON_DISCONNECT,
+    consecutiveFailures: env.REDIS_BREAKER_CONSECUTIVE_FAILURES,
   };
 }
 
@@ -144,11 +147,26 @@ function create() {
     log.info('redis circuit closed', { event: 'redis.circuit.close' });
     emit('close');
   });
+  // opossum only looks at the failure percentage over the window. Under steady traffic a window
+  // holds thousands of earlier successes, so a Redis that hangs (no connection error, every call
+  // times out) would keep costing each request the full call timeout until the successes age
+  // out of the window. N failures in a row with no success between them open it too.
+  let streak = 0;
   breaker.on('fire', () => totals.fires++);
   breaker.on('reject', () => (totals.rejects++, emit('reject')));
   breaker.on('timeout', () => (totals.timeouts++, emit('timeout')));
-  breaker.on('failure', () => (totals.failures++, emit('failure')));
-  breaker.on('success', () => (totals.successes++, emit('success')));
+  breaker.on('failure', () => {
+    totals.failures++;
+    streak++;
+    emit('failure');
+    if (s.consecutiveFailures > 0 && streak >= s.consecutiveFailures && breaker.closed) breaker.open();
+  });
+  breaker.on('success', () => {
+    totals.successes++;
+    streak = 0;
+    emit('success');
+  });
+  breaker.on('close', () => (streak = 0));
 
   // Connection loss opens the breaker at once instead of letting calls time out one by one
   // while ioredis reconnects. The reset timer then admits one trial; if Redis is back it closes.
@@ -214,6 +232,7 @@ export function getCircuitSnapshot(): CircuitSnapshot {
       resetTimeoutMs: settings.resetTimeoutMs,
       volumeThreshold: settings.volumeThreshold,
       rollingCountTimeoutMs: settings.rollingCountTimeoutMs,
+      consecutiveFailures: settings.consecutiveFailures,
     },
   };
 }

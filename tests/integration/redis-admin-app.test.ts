@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startApp, type AppServer } from '../support/app.ts';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startPostgres, type PgServer } from '../support/postgres.ts';
+import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
 import { spawnLogged, waitFor } from '../support/proc.ts';
 import { SERVER_JS, ROOT, baseEnv } from '../support/app.ts';
 import { signHs256 } from '@/lib/admin/jwt';
@@ -91,6 +91,7 @@ afterAll(async () => {
   await ai?.stop();
   await redis?.stop();
   await pg?.stop();
+  if (pg) removePostgresDir(pg);
 });
 
 describe('admin API auth matrix', () => {

@@ -33,6 +33,8 @@ async function configure(extra: Record<string, string> = {}) {
     REDIS_BREAKER_ERROR_THRESHOLD_PERCENTAGE: '50',
     REDIS_BREAKER_RESET_TIMEOUT_MS: String(RESET_MS),
     REDIS_BREAKER_OPEN_ON_DISCONNECT: 'false',
+    // Off unless a test is about it, so the percentage rule is tested on its own.
+    REDIS_BREAKER_CONSECUTIVE_FAILURES: '0',
     ...extra,
   };
   // Connected and closed before the scenario starts.
@@ -161,6 +163,36 @@ describe('Redis hung (SIGSTOP)', () => {
   });
 });
 
+describe('consecutive failures', () => {
+  it('a hung Redis after a window full of successes opens after N timeouts in a row', async () => {
+    await configure({ REDIS_BREAKER_CONSECUTIVE_FAILURES: '3' });
+    for (let i = 0; i < 30; i++) await cacheSet('t:c', i, 30);
+    redis.pause();
+    let calls = 0;
+    while (calls < 10 && getCircuitState() === 'closed') {
+      await cacheGet('t:c');
+      calls++;
+    }
+    // 31 successes in the window: the percentage rule alone would need 32 timeouts.
+    expect(calls).toBe(3);
+    expect(getCircuitSnapshot().stats).toMatchObject({ successes: 31, timeouts: 3 });
+  });
+
+  it('a success in between resets the streak', async () => {
+    await configure({ REDIS_BREAKER_CONSECUTIVE_FAILURES: '3' });
+    for (let i = 0; i < 30; i++) await cacheSet('t:c', i, 30);
+    for (let round = 0; round < 3; round++) {
+      redis.pause();
+      await cacheGet('t:c');
+      await cacheGet('t:c');
+      redis.resume();
+      await waitFor('redis answering again', async () => (await cacheSet('t:c', round, 30)) === true, 5000, 20);
+    }
+    expect(getCircuitSnapshot().stats.timeouts).toBe(6);
+    expect(getCircuitState()).toBe('closed');
+  });
+});
+
 describe('recovery', () => {
   it('half-open admits a single trial; success closes it by itself', async () => {
     await configure();
@@ -200,7 +232,7 @@ describe('recovery', () => {
 
 describe('health probe', () => {
   it('a single slow PING does not trip the breaker', async () => {
-    await configure();
+    await configure({ REDIS_BREAKER_CONSECUTIVE_FAILURES: '5' });
     for (let i = 0; i < VOLUME; i++) await cacheSet('t:h', i, 30);
     redis.pause();
     const result = await runCheck(redisCheck, { timeoutMs: 2000, slowMs: 1000 });
