@@ -220,6 +220,25 @@ describe('recovery', () => {
     expect(await cacheSet('t:r', 'back', 30)).toBe(true);
   });
 
+  it('health reports half-open while the trial runs, and the PING is the trial otherwise', async () => {
+    await configure();
+    await redis.stop();
+    for (let i = 0; i < VOLUME && getCircuitState() === 'closed'; i++) await cacheGet('t:r');
+    await redis.start();
+    await waitFor('half-open', async () => getCircuitState() === 'half-open', RESET_MS + 5000, 20);
+    redis.pause(); // the trial below hangs until its call timeout
+    const trial = cacheGet('t:r');
+    const during = await runCheck(redisCheck, { timeoutMs: 2000, slowMs: 1000 });
+    expect(during).toEqual({ name: 'redis', status: 'degraded', error: 'circuit half-open' });
+    await trial;
+    redis.resume();
+    expect(getCircuitState()).toBe('open'); // the trial timed out
+    await waitFor('half-open again', async () => getCircuitState() === 'half-open', RESET_MS + 5000, 20);
+    const probe = await runCheck(redisCheck, { timeoutMs: 2000, slowMs: 1000 });
+    expect(probe.status).toBe('healthy');
+    expect(getCircuitState()).toBe('closed');
+  });
+
   it('a failed trial re-opens it', async () => {
     await configure();
     await redis.stop();
