@@ -25,7 +25,8 @@ export function proxy(request: NextRequest) {
   const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 
   // Pages get a fresh nonce; Next reads it from the request's CSP header and stamps its scripts.
-  const csp = isApiPath(pathname) ? null : pageCsp(btoa(crypto.randomUUID()), env);
+  const nonce = isApiPath(pathname) ? null : btoa(crypto.randomUUID());
+  const csp = nonce ? pageCsp(nonce, env) : null;
 
   let response: NextResponse;
   if (isAdminApi(pathname) && !hasAdminCredentials(request.headers)) {
@@ -36,7 +37,10 @@ export function proxy(request: NextRequest) {
   } else {
     const headers = new Headers(request.headers);
     headers.set('x-request-id', requestId);
-    if (csp) headers.set('content-security-policy', csp);
+    if (nonce && csp) {
+      headers.set('content-security-policy', csp);
+      headers.set('x-nonce', nonce); // for a page's own <Script nonce={...}>: (await headers()).get('x-nonce')
+    }
     response = NextResponse.next({ request: { headers } });
   }
 
