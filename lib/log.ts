@@ -89,9 +89,13 @@ export function createLogger(opts: LoggerOptions): AppLogger {
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     hooks: { streamWrite: scrubber(opts.secrets) },
   };
-  if (opts.pretty && !opts.destination) options.transport = { target: 'pino-pretty', options: { colorize: true } };
-  const logger = opts.destination ? pino(options, opts.destination) : pino(options);
-  return wrap(logger);
+  if (opts.pretty && !opts.destination) {
+    options.transport = { target: 'pino-pretty', options: { colorize: true } };
+    return wrap(pino(options));
+  }
+  // process.stdout, not pino's own fd writer: writes to pipes and files are synchronous on Linux
+  // (no line lost on exit), and Docker, Next and tests all see the same stream.
+  return wrap(pino(options, opts.destination ?? process.stdout));
 }
 
 function wrap(logger: Logger): AppLogger {

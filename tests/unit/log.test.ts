@@ -1,9 +1,10 @@
 // lib/log.ts: one JSON line per call with level/time/msg, and no secret in any line — neither in
 // well-known fields (pino redact) nor as a literal value anywhere (secretValues() scrubbing).
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, scrubber } from '@/lib/log';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLogger, log as appLog, REDACTED, scrubber } from '@/lib/log';
 import { parseEnv, secretValues } from '@/lib/env';
+import { resetSingleton } from '@/lib/singleton';
 
 function collecting() {
   const lines: string[] = [];
@@ -97,5 +98,30 @@ describe('lib/log.ts', () => {
   it('scrubber replaces the longest secret first and ignores values too short to be secrets', () => {
     const scrub = scrubber(['abc', 'pass-1234', 'postgres://u:pass-1234@h/db']);
     expect(scrub('url=postgres://u:pass-1234@h/db pw=pass-1234 abc')).toBe(`url=${REDACTED} pw=${REDACTED} abc`);
+  });
+});
+
+describe('the process logger (log)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = saved;
+    resetSingleton('env');
+    resetSingleton('log');
+    vi.restoreAllMocks();
+  });
+
+  it('writes one JSON line per event to stdout and masks any configured secret that slips in', () => {
+    resetSingleton('env');
+    resetSingleton('log');
+    process.env = { ...saved, NODE_ENV: 'test', ADMIN_API_TOKEN: 'super-secret-admin-token-value' };
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    appLog.warn('oops super-secret-admin-token-value', { event: 'x', detail: 'token=super-secret-admin-token-value', n: 3 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('\n')).toBe(true);
+    const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ level: 'warn', msg: 'oops [redacted]', event: 'x', detail: 'token=[redacted]', n: 3, service: 'unite-hub' });
+    expect(typeof parsed.time).toBe('string');
+    expect(lines[0]).not.toContain('super-secret');
   });
 });
