@@ -40,13 +40,19 @@ function jsonLines(output: string): Record<string, unknown>[] {
 }
 
 describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
-  it('sends the request span and one span per health check, with service, env and version', async () => {
-    const agent = await startDatadogAgentStandIn();
+  let agent: DatadogAgentStandIn;
+  let app: AppServer;
+
+  beforeAll(async () => {
+    agent = await startDatadogAgentStandIn();
     agents.push(agent);
-    const app = await startApp(
+    app = await startApp(
       appEnv({ pg, redis, ai }, { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: SERVICE, DD_ENV, APP_VERSION: VERSION }),
     );
     apps.push(app);
+  });
+
+  it('sends the request span and one span per health check, with service, env and version', async () => {
 
     const requestId = 'apm-test-request-0001';
     const res = await fetch(`${app.url}/api/health/system`, { headers: { 'x-request-id': requestId } });
@@ -103,6 +109,30 @@ describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
     expect(line).toMatchObject({ level: 'info', route: '/api/health/system', method: 'GET', status: 200, service: SERVICE, version: VERSION });
     const dd = line.dd as { span_id?: string } | undefined;
     expect(trace.map((s) => s.spanId)).toContain(dd?.span_id);
+  });
+
+  it('emits Redis breaker transitions as circuit.transition spans, the reset inside the admin request trace', async () => {
+    await redis.stop();
+    try {
+      // Connection loss opens the breaker; health keeps answering (redis is optional).
+      await waitFor('a circuit open span', async () => {
+        await getHealth(app.url);
+        return agent.spans.find((s) => s.name === 'circuit.transition' && s.resource === 'redis open');
+      }, 30_000, 250);
+      const requestId = 'apm-test-reset-0001';
+      const reset = await fetch(`${app.url}/api/admin/redis/reset-circuit`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${appEnv({}).ADMIN_API_TOKEN}`, 'x-request-id': requestId },
+      });
+      expect(reset.status).toBe(200);
+      const close = await waitFor('the reset trace with its circuit close span', async () => {
+        const root = agent.spans.find((s) => s.meta['request.id'] === requestId);
+        return root && agent.spans.find((s) => s.traceId === root.traceId && s.name === 'circuit.transition' && s.resource === 'redis close');
+      }, 30_000, 200);
+      expect(close).toMatchObject({ service: SERVICE, meta: { 'circuit.name': 'redis', 'circuit.state': 'closed', version: VERSION } });
+    } finally {
+      await redis.start();
+    }
   });
 });
 
