@@ -7,7 +7,7 @@ import { startPostgres, removePostgresDir, type PgServer } from '../support/post
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
 import { startApp, type AppServer } from '../support/app.ts';
-import { sleep, waitFor } from '../support/proc.ts';
+import { freePort, sleep, waitFor } from '../support/proc.ts';
 import { startDatadogAgentStandIn, type AgentSpan, type DatadogAgentStandIn } from '../support/datadog-agent-standin.ts';
 import { appEnv, getHealth } from './health-env.ts';
 
@@ -133,6 +133,22 @@ describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
     } finally {
       await redis.start();
     }
+  });
+});
+
+describe('APM on, agent unreachable', () => {
+  it('keeps serving: a missing agent costs traces, never requests', async () => {
+    const closedPort = await freePort(); // nothing listens there
+    const app = await startApp(
+      appEnv({ pg, redis, ai }, { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: `http://127.0.0.1:${closedPort}`, DD_SERVICE: SERVICE }),
+    );
+    apps.push(app);
+    for (let i = 0; i < 3; i++) expect((await getHealth(app.url)).status).toBe(200);
+    // Past dd-trace's 2 s flush: the failed export did not take the process down.
+    await sleep(3_000);
+    expect(app.proc.child.exitCode).toBeNull();
+    expect((await fetch(`${app.url}/api/health/live`)).status).toBe(200);
+    expect(jsonLines(app.output()).some((l) => l.msg === 'apm started')).toBe(true);
   });
 });
 
