@@ -136,6 +136,30 @@ describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
   });
 });
 
+describe('APM on, trace protocol 0.5', () => {
+  it('the stand-in also decodes v0.5 payloads (string table) when dd-trace is set to send them', async () => {
+    const agent = await startDatadogAgentStandIn();
+    agents.push(agent);
+    const app = await startApp(
+      appEnv(
+        { pg, redis, ai },
+        { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: agent.url, DD_TRACE_AGENT_PROTOCOL_VERSION: '0.5', DD_SERVICE: SERVICE, APP_VERSION: VERSION },
+      ),
+    );
+    apps.push(app);
+    expect((await getHealth(app.url)).status).toBe(200);
+    const checks = await waitFor('v0.5 health.check spans', async () => {
+      const found = agent.spans.filter((s) => s.name === 'health.check');
+      return found.length >= 3 ? found : null;
+    }, 30_000, 200);
+    expect(agent.requests.some((r) => r.path === '/v0.5/traces')).toBe(true);
+    expect(agent.requests.some((r) => r.path === '/v0.4/traces')).toBe(false);
+    expect(agent.decodeErrors).toEqual([]);
+    expect(checks.map((s) => s.resource).sort()).toEqual(['ai_service', 'database', 'redis']);
+    for (const c of checks) expect(c).toMatchObject({ service: SERVICE, meta: { version: VERSION, 'health.check.status': 'healthy' } });
+  });
+});
+
 describe('APM on, agent unreachable', () => {
   it('keeps serving: a missing agent costs traces, never requests', async () => {
     const closedPort = await freePort(); // nothing listens there
