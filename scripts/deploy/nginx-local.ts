@@ -1,0 +1,118 @@
+// NginxControl for a local nginx binary run with its own prefix: bare-metal hosts and the tests.
+//   test:   nginx -p PREFIX -e PREFIX/logs/error.log -c CONF -t
+//   reload: nginx -p PREFIX -e ... -c CONF -s reload   (starts nginx instead when it is not running)
+// Old workers after a reload are found through /proc: children of the master whose title says
+// "shutting down".
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { CommandResult, NginxControl } from './nginx-control.ts';
+import type { Slot } from './types.ts';
+
+export interface LocalNginxOptions {
+  bin: string;
+  /** -p: pid file, logs and temp directories are relative to it (see nginx/local/nginx.conf). */
+  prefix: string;
+  /** -c: the top-level config; upstream/active.conf next to it is the active upstream. */
+  conf: string;
+  templateFile: string;
+  ports: Record<Slot, number>;
+  /** Where the master writes its pid (the `pid` directive); default PREFIX/logs/nginx.pid. */
+  pidFile?: string;
+  host?: string;
+}
+
+function run(bin: string, args: string[], timeoutMs = 15_000): Promise<CommandResult> {
+  return new Promise((res) => {
+    execFile(bin, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim();
+      res({ ok: !err, output: output || (err ? err.message : '') });
+    });
+  });
+}
+
+function quote(a: string): string {
+  return /^[A-Za-z0-9_./:=@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+export class LocalNginxControl implements NginxControl {
+  readonly name = 'local-nginx';
+  readonly upstreamFile: string;
+  readonly templateFile: string;
+  private readonly opts: LocalNginxOptions;
+  private readonly pidFile: string;
+
+  constructor(opts: LocalNginxOptions) {
+    this.opts = { ...opts, prefix: resolve(opts.prefix), conf: resolve(opts.conf) };
+    this.upstreamFile = join(dirname(this.opts.conf), 'upstream', 'active.conf');
+    this.templateFile = resolve(opts.templateFile);
+    this.pidFile = opts.pidFile ? resolve(opts.pidFile) : join(this.opts.prefix, 'logs', 'nginx.pid');
+  }
+
+  private baseArgs(): string[] {
+    return ['-p', `${this.opts.prefix}/`, '-e', join(this.opts.prefix, 'logs', 'error.log'), '-c', this.opts.conf];
+  }
+
+  upstreamAddress(slot: Slot): string {
+    return `${this.opts.host ?? '127.0.0.1'}:${this.opts.ports[slot]}`;
+  }
+
+  private ensurePrefix(): void {
+    for (const d of ['logs', 'temp']) mkdirSync(join(this.opts.prefix, d), { recursive: true });
+  }
+
+  async test(): Promise<CommandResult> {
+    this.ensurePrefix();
+    return run(this.opts.bin, [...this.baseArgs(), '-t']);
+  }
+
+  masterPid(): number | null {
+    if (!existsSync(this.pidFile)) return null;
+    const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  async isRunning(): Promise<boolean> {
+    return this.masterPid() !== null;
+  }
+
+  async reload(): Promise<CommandResult> {
+    this.ensurePrefix();
+    if (this.masterPid() === null) return run(this.opts.bin, this.baseArgs());
+    return run(this.opts.bin, [...this.baseArgs(), '-s', 'reload']);
+  }
+
+  async drainingWorkers(): Promise<number | null> {
+    const master = this.masterPid();
+    if (master === null) return 0;
+    let count = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid !== master) continue;
+        const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (title.includes('shutting down')) count++;
+      } catch {
+        /* process went away while we looked */
+      }
+    }
+    return count;
+  }
+
+  describeTest(): string {
+    return [this.opts.bin, ...this.baseArgs(), '-t'].map(quote).join(' ');
+  }
+
+  describeReload(): string {
+    const cmd = [this.opts.bin, ...this.baseArgs()];
+    return this.masterPid() === null ? `${cmd.map(quote).join(' ')}   (nginx not running: start it)` : [...cmd, '-s', 'reload'].map(quote).join(' ');
+  }
+}

@@ -1,0 +1,143 @@
+// The traffic switch, as one transaction:
+//   render upstream/active.conf for the target -> write a temp file in the SAME directory and
+//   rename it over the old one (atomic; the directory is what is bind-mounted, so the container sees
+//   the new inode) -> `nginx -t` -> reload -> confirm through nginx that responses now come from the
+//   target (x-deployment-slot / x-app-version headers). Any failure puts the previous file back
+//   (same atomic rename) and, when nginx was already reloaded, reloads it again.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describeProbe, httpGet, type ProbeResult } from './http-probe.ts';
+import type { NginxControl } from './nginx-control.ts';
+import { DeployError, EXIT, sleep, type Logger, type Slot } from './types.ts';
+
+export interface UpstreamVars {
+  slot: Slot;
+  address: string;
+  version: string;
+  time: string;
+}
+
+export function renderUpstream(template: string, vars: UpstreamVars): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => {
+    const v = (vars as unknown as Record<string, string>)[key];
+    return v === undefined ? whole : v;
+  });
+}
+
+export function readTemplate(nginx: NginxControl): string {
+  try {
+    return readFileSync(nginx.templateFile, 'utf8');
+  } catch {
+    throw new DeployError(`cannot read the upstream template ${nginx.templateFile}`, EXIT.refused);
+  }
+}
+
+/** Writes `content` to `file` by write-temp-then-rename in the same directory (never in place). */
+export function atomicWrite(file: string, content: string): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  try {
+    const fd = openSync(dir, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch {
+    /* directory fsync is best effort (not supported everywhere) */
+  }
+}
+
+/** Minimal unified-style line diff for --dry-run (upstream files are a few lines). */
+export function lineDiff(before: string, after: string, name: string): string {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out = [`--- ${name} (live)`, `+++ ${name} (after switch)`];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    else out.push(`- ${a[i++]}`);
+  }
+  return out.join('\n');
+}
+
+export interface SwitchOptions {
+  nginx: NginxControl;
+  slot: Slot;
+  version: string;
+  /** nginx's own address, e.g. http://127.0.0.1 (production port 80) or http://127.0.0.1:8080. */
+  nginxUrl: string;
+  confirmTimeoutMs: number;
+  probeTimeoutMs: number;
+  log: Logger;
+}
+
+export interface SwitchResult {
+  /** reload issued -> first response through nginx from the target. */
+  switchLatencyMs: number;
+  testMs: number;
+  lastProbe: ProbeResult;
+}
+
+const firstLine = (s: string) => s.split('\n').find((l) => /emerg|error|failed/i.test(l)) ?? s.split('\n')[0] ?? '';
+
+/** Polls through nginx until a response carries the slot (and version) headers. */
+export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 'slot' | 'version' | 'confirmTimeoutMs' | 'probeTimeoutMs'>): Promise<{ ok: boolean; ms: number; last: ProbeResult }> {
+  const started = performance.now();
+  let last: ProbeResult;
+  do {
+    last = await httpGet(`${o.nginxUrl}/api/health/live`, o.probeTimeoutMs);
+    if (last.status !== null && last.status < 500 && last.headers['x-deployment-slot'] === o.slot && last.headers['x-app-version'] === o.version) {
+      return { ok: true, ms: Math.round(performance.now() - started), last };
+    }
+    await sleep(50);
+  } while (performance.now() - started < o.confirmTimeoutMs);
+  return { ok: false, ms: Math.round(performance.now() - started), last };
+}
+
+export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
+  const { nginx, log } = o;
+  const file = nginx.upstreamFile;
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : null;
+  const next = renderUpstream(readTemplate(nginx), { slot: o.slot, address: nginx.upstreamAddress(o.slot), version: o.version, time: new Date().toISOString() });
+  let reloaded = false;
+
+  const restore = async (why: string): Promise<never> => {
+    if (previous === null) rmSync(file, { force: true });
+    else atomicWrite(file, previous);
+    if (reloaded && previous !== null) {
+      const r = await nginx.reload();
+      if (!r.ok) log.error(`reload after restoring the previous upstream failed: ${firstLine(r.output)}`);
+    }
+    throw new DeployError(`${why}; the previous upstream file is back${reloaded ? ' and nginx reloaded with it' : ', nothing was reloaded'}`);
+  };
+
+  atomicWrite(file, next);
+  const t0 = performance.now();
+  const test = await nginx.test();
+  const testMs = Math.round(performance.now() - t0);
+  if (!test.ok) return restore(`nginx -t rejected the new upstream for ${o.slot}: ${firstLine(test.output)}`);
+  log.info(`nginx -t ok (${testMs} ms); reloading`);
+
+  const reloadAt = performance.now();
+  const reload = await nginx.reload();
+  reloaded = true;
+  if (!reload.ok) return restore(`nginx reload failed: ${firstLine(reload.output)}`);
+
+  const confirm = await confirmThroughNginx(o);
+  if (!confirm.ok) return restore(`nginx did not route to ${o.slot} (version ${o.version}) within ${o.confirmTimeoutMs} ms; last answer: ${describeProbe(confirm.last)}`);
+  const switchLatencyMs = Math.round(performance.now() - reloadAt);
+  log.info(`nginx now routes to ${o.slot}: first response from it ${switchLatencyMs} ms after the reload`);
+  return { switchLatencyMs, testMs, lastProbe: confirm.last };
+}
