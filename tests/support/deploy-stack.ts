@@ -47,7 +47,7 @@ export interface DeployStack {
   /** Runs the CLI to completion (bounded by timeoutMs). */
   cli(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number; bin?: string }): Promise<CliRun>;
   /** Starts the CLI and returns at once (for Ctrl-C and concurrency tests). */
-  spawnCli(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): RunningCli;
+  spawnCli(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number; bin?: string }): RunningCli;
   slotPid(slot: 'blue' | 'green'): number | null;
   nginxMasterPid(): number | null;
   stop(): Promise<void>;
@@ -113,7 +113,9 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   };
 
   const spawnCli: DeployStack['spawnCli'] = (args, o = {}) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...o.env } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // bin: WRAPPER runs scripts/deploy-blue-green.sh instead of `node scripts/deploy/cli.ts`.
+    const [cmd, argv] = o.bin ? [o.bin, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...o.env } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let both = '';
