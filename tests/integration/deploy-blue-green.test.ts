@@ -9,6 +9,7 @@ import { startDeployStack, WRAPPER, type DeployStack } from '../support/deploy-s
 import { servedBy, startLoad, type LoadStats } from '../support/http-load.ts';
 import { isAlive, waitFor } from '../support/proc.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
+import { httpGet } from '../../scripts/deploy/http-probe.ts';
 
 let stack: DeployStack;
 
@@ -16,9 +17,11 @@ const history = (): HistoryRecord[] =>
   readFileSync(join(stack.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HistoryRecord);
 const state = () => JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { active: string; previous: string | null; slots: Record<string, { version: string }> };
 
+const CONNECTIONS = 32;
+
 /** Runs `step` while 150 req/s (>= 100 required) flow through nginx on keep-alive connections; bounded in count and time. */
 async function underLoad(step: () => Promise<void>): Promise<LoadStats> {
-  const l = startLoad({ url: stack.nginxUrl, paths: ['/api/health/live', '/'], rate: 150, concurrency: 16, maxRequests: 15_000, maxDurationMs: 90_000 });
+  const l = startLoad({ url: stack.nginxUrl, paths: ['/api/health/live', '/'], rate: 150, concurrency: CONNECTIONS, maxRequests: 15_000, maxDurationMs: 90_000 });
   try {
     await l.waitForResponses(150); // traffic is flowing before the deploy starts ...
     await step();
@@ -29,7 +32,14 @@ async function underLoad(step: () => Promise<void>): Promise<LoadStats> {
   return l.stats();
 }
 
-function expectNoFailures(s: LoadStats) {
+/**
+ * 0 failed / non-2xx. A reload can only reset requests racing the close of an idle keep-alive
+ * connection of an exiting nginx worker (retried once, as browsers do; see http-load.ts): at most
+ * one per client connection per reload, and none when nothing was reloaded.
+ */
+function expectNoFailures(s: LoadStats, reloads: number) {
+  console.log(`load: sent ${s.sent}, ${s.ratePerSec} req/s, stale keep-alive retries ${s.staleKeepAliveRetries}, served by ${JSON.stringify(servedBy(s.samples))}`);
+  expect(s.staleKeepAliveRetries).toBeLessThanOrEqual(CONNECTIONS * reloads);
   expect(s.errorKinds, 'transport errors').toEqual({});
   expect(s.statuses, 'every response is a 200').toEqual({ 200: s.completed });
   expect(s.completed).toBe(s.sent);
@@ -69,8 +79,7 @@ describe('blue/green deploy under load', () => {
       out = r.output;
       expect(r.code, r.output).toBe(0);
     });
-    console.log(`blue->green: sent ${stats.sent}, ${stats.ratePerSec} req/s, served by ${JSON.stringify(servedBy(stats.samples))}`);
-    expectNoFailures(stats);
+    expectNoFailures(stats, 1);
     expect(Object.keys(first(stats, 100))).toEqual(['blue/v1']);
     expect(Object.keys(last(stats, 100))).toEqual(['green/v2']);
     expect(state()).toMatchObject({ active: 'green', previous: 'blue', slots: { blue: { version: 'v1' }, green: { version: 'v2' } } });
@@ -90,7 +99,7 @@ describe('blue/green deploy under load', () => {
         out = r.output;
         expect(r.code, r.output).toBe(1);
       });
-      expectNoFailures(stats);
+      expectNoFailures(stats, 0);
       expect(servedBy(stats.samples)).toEqual({ 'green/v2': stats.completed });
       expect(out).toMatch(/health gate failed for blue: not healthy within 4000 ms \(HTTP 503\)/);
       expect(out).toMatch(/last probes of blue/);
@@ -110,7 +119,7 @@ describe('blue/green deploy under load', () => {
       const r = await stack.cli(['--rollback']);
       expect(r.code, r.output).toBe(0);
     });
-    expectNoFailures(stats);
+    expectNoFailures(stats, 1);
     expect(Object.keys(first(stats, 100))).toEqual(['green/v2']);
     expect(Object.keys(last(stats, 100))).toEqual(['blue/v1']);
     expect(state()).toMatchObject({ active: 'blue', previous: 'green' });
@@ -130,9 +139,9 @@ describe('blue/green deploy under load', () => {
     const r = await running.done;
     expect(r.code, r.output).toBe(3);
     expect(r.output).toMatch(/traffic is back on blue/);
-    const res = await fetch(`${stack.nginxUrl}/api/health/system`);
+    const res = await httpGet(`${stack.nginxUrl}/api/health/system`, 5000); // fresh connection
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ slot: 'blue', version: 'v1' });
+    expect(JSON.parse(res.body)).toMatchObject({ slot: 'blue', version: 'v1' });
     expect(state()).toMatchObject({ active: 'blue' });
     const rec = history().at(-1)!;
     expect(rec).toMatchObject({ target: 'green', outcome: 'rolled back', exitCode: 3 });

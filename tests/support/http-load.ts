@@ -1,7 +1,12 @@
 // Continuous, bounded HTTP load for the deploy tests and `npm run bench:deploy`: a target rate
 // (requests/s) with a cap on concurrency, keep-alive connections like a browser or an upstream
 // proxy would use, stopped by stop() or by maxRequests / maxDurationMs, whichever comes first.
-// No retries: every error or non-2xx counts. Records which slot/version answered each request.
+// Records which slot/version answered each request. Every error and every non-2xx counts as
+// failed, with ONE exception that browsers and HTTP clients make too (RFC 9112 section 9.3.1, and
+// the pattern Node's docs give for `request.reusedSocket`): a GET sent on a REUSED keep-alive
+// socket that the server closed before any response byte is retried once on a new connection.
+// nginx closes idle keep-alive connections of its old workers at every reload, so a request racing
+// that close is reset; such retries are counted separately (staleKeepAliveRetries) and reported.
 import http from 'node:http';
 
 export interface LoadOptions {
@@ -30,6 +35,8 @@ export interface LoadStats {
   errors: number;
   statuses: Record<string, number>;
   errorKinds: Record<string, number>;
+  /** GETs retried once because a reused keep-alive socket was closed under them (see the header). */
+  staleKeepAliveRetries: number;
   durationMs: number;
   ratePerSec: number;
   samples: LoadSample[];
@@ -49,6 +56,7 @@ export function startLoad(o: LoadOptions): Load {
   const statuses: Record<string, number> = {};
   const errorKinds: Record<string, number> = {};
   let sent = 0;
+  let retries = 0;
   let inFlight = 0;
   let stopped = false;
   let endedAt: number | null = null;
@@ -67,24 +75,33 @@ export function startLoad(o: LoadOptions): Load {
     const path = o.paths[sent % o.paths.length]!;
     sent++;
     inFlight++;
-    const t = performance.now() - started;
-    const req = http.get(`${o.url}${path}`, { agent, timeout: o.timeoutMs ?? 10_000 }, (res) => {
+    attempt(path, performance.now() - started, false);
+  };
+  const attempt = (path: string, t: number, isRetry: boolean) => {
+    let answered = false;
+    const fail = (e: NodeJS.ErrnoException, reused: boolean) => {
+      const code = e.code ?? e.message;
+      if (!answered && !isRetry && reused && (code === 'ECONNRESET' || code === 'EPIPE' || e.message === 'socket hang up')) {
+        retries++;
+        attempt(path, t, true);
+        return;
+      }
+      record({ t, status: null, slot: null, version: null, error: `${code}${reused ? ' (reused socket)' : ''}${isRetry ? ' (retry)' : ''}${answered ? ' (after response headers)' : ''}` });
+      done();
+    };
+    // The retry goes on a brand-new connection: another pooled socket may be closing too.
+    const req = http.get(`${o.url}${path}`, { agent: isRetry ? false : agent, timeout: o.timeoutMs ?? 10_000 }, (res) => {
+      answered = true;
       res.resume();
       res.on('end', () => {
         const h = (k: string) => (typeof res.headers[k] === 'string' ? (res.headers[k] as string) : null);
         record({ t, status: res.statusCode ?? null, slot: h('x-deployment-slot'), version: h('x-app-version') });
         done();
       });
-      res.on('error', (e: NodeJS.ErrnoException) => {
-        record({ t, status: null, slot: null, version: null, error: e.code ?? e.message });
-        done();
-      });
+      res.on('error', (e: NodeJS.ErrnoException) => fail(e, false));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      record({ t, status: null, slot: null, version: null, error: e.code ?? e.message });
-      done();
-    });
+    req.on('error', (e: NodeJS.ErrnoException) => fail(e, req.reusedSocket));
   };
   const done = () => {
     inFlight--;
@@ -112,7 +129,7 @@ export function startLoad(o: LoadOptions): Load {
     const durationMs = Math.round((endedAt ?? performance.now()) - started);
     const ok2xx = samples.filter((s) => s.status !== null && s.status >= 200 && s.status < 300).length;
     const errors = samples.filter((s) => s.status === null).length;
-    return { sent, completed: samples.length, ok2xx, non2xx: samples.length - ok2xx - errors, errors, statuses, errorKinds, durationMs, ratePerSec: Math.round((samples.length / durationMs) * 1000), samples };
+    return { sent, completed: samples.length, ok2xx, non2xx: samples.length - ok2xx - errors, errors, statuses, errorKinds, staleKeepAliveRetries: retries, durationMs, ratePerSec: Math.round((samples.length / durationMs) * 1000), samples };
   };
 
   return {
