@@ -34,7 +34,7 @@ export interface CliIo {
   log: Logger;
   print: (line: string) => void;
   signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
 }
 
 function usageError(msg: string, io: CliIo): number {

@@ -67,7 +67,7 @@ function num(name: string, raw: string, min: number, max: number, integer: boole
   return n;
 }
 
-export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): DeployConfig {
+export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
   const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? OPTIONS[name].def;
   const path = (name: OptionName) => resolve(root, get(name));
   const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);

@@ -183,8 +183,8 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
     }
     const msg = err instanceof Error ? err.message : String(err);
     const code = err instanceof DeployError ? err.exitCode : EXIT.failed;
-    if (code === EXIT.refused || code === EXIT.usage) return finish('refused', code, msg);
     log.error(msg);
+    if (code === EXIT.refused || code === EXIT.usage) return finish('refused', code, msg);
     const gate = (err as { gate?: { probes: import('./http-probe.ts').ProbeResult[] } }).gate;
     if (gate && plan) {
       log.error(`last probes of ${plan.target}:\n  ${gate.probes.slice(-5).map(describeProbe).join('\n  ')}`);
