@@ -7,7 +7,7 @@ import { OPTIONS, resolveConfig, type OptionName } from './config.ts';
 import { runDeploy, type DeployRequest } from './deploy.ts';
 import { dryRun } from './dry-run.ts';
 import { collectStatus, formatStatus } from './status.ts';
-import { consoleLogger, DeployError, EXIT, isSlot, type Logger, type Slot } from './types.ts';
+import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, type Logger, type Slot } from './types.ts';
 import { createRuntime } from './wiring.ts';
 
 export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [options]
@@ -115,6 +115,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (record.error) io.print(`  error: ${record.error}`);
     return exitCode;
   } catch (err) {
+    if (err instanceof AbortedError) {
+      io.log.warn('interrupted before anything started');
+      return EXIT.interrupted;
+    }
     if (err instanceof DeployError) {
       if (err.exitCode === EXIT.usage) return usageError(err.message, io);
       io.log.error(err.message);

@@ -197,7 +197,7 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
     return finish('failed', code, msg);
   } finally {
     record.finishedAt = new Date().toISOString();
-    if (record.outcome !== 'refused' || record.target) appendHistory(cfg.stateDir, record);
+    appendHistory(cfg.stateDir, record); // refusals too: who tried what is part of the audit trail
     lock.release();
   }
 }

@@ -109,7 +109,9 @@ describe('deploy safety', () => {
     expect(stack.slotPid('green')).toBeNull();
     // Refusals are recorded in history (who tried what); nothing else changed.
     const after = snapshot(stack.stateDir);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(files).sort());
     for (const [k, v] of Object.entries(files)) if (!k.endsWith('history.jsonl')) expect(after[k], k).toBe(v);
+    expect(history().slice(-3).map((r) => [r.outcome, r.exitCode])).toEqual([['refused', 5], ['refused', 5], ['refused', 5]]);
     expect(await servedBy()).toBe('blue/v1');
   });
 
