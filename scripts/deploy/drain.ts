@@ -23,13 +23,17 @@ export interface DrainResult {
   stopMs: number;
 }
 
-/** Waits for nginx's old workers; returns how many were left when it stopped waiting. Aborting only cuts the wait short. */
+/** Waits for nginx's old workers to exit; returns how many were left when it stopped waiting. Aborting only cuts the wait short. */
 export async function waitForNginxDrain(nginx: NginxControl, timeoutMs: number, signal?: AbortSignal): Promise<{ ms: number; left: number | null }> {
   const started = performance.now();
-  let left = await nginx.drainingWorkers();
+  const count = async () => {
+    const w = await nginx.oldWorkers();
+    return w === null ? null : w.accepting + w.draining;
+  };
+  let left = await count();
   while (left !== null && left > 0 && performance.now() - started < timeoutMs && !signal?.aborted) {
     await sleep(100, signal).catch(() => undefined);
-    left = await nginx.drainingWorkers();
+    left = await count();
   }
   return { ms: Math.round(performance.now() - started), left };
 }

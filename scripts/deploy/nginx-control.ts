@@ -28,11 +28,14 @@ export interface NginxControl {
   /** Makes nginx load the files on disk (reload; the local control starts nginx when it is not running). */
   reload(): Promise<CommandResult>;
   /**
-   * Old worker processes still finishing requests after a reload (drain waits for 0).
-   * null = cannot tell: the drain then does not wait on nginx and relies on the app's own SIGTERM
-   * drain (in-flight requests finish before it exits).
+   * The worker processes that existed before the last reload() and are still alive:
+   * `accepting` = not yet told to shut down (they still take NEW connections, routed by the old
+   * config); `draining` = shutting down, finishing in-flight requests. The switch waits for
+   * accepting = 0 before it confirms; the drain waits for both = 0 before stopping the old slot.
+   * null = cannot tell (the switch then relies on its confirmation and the drain on the app's own
+   * SIGTERM drain).
    */
-  drainingWorkers(): Promise<number | null>;
+  oldWorkers(): Promise<{ accepting: number; draining: number } | null>;
   /** Whether nginx is running at all (status output). */
   isRunning(): Promise<boolean>;
   describeTest(): string;

@@ -1,8 +1,8 @@
 // NginxControl for a local nginx binary run with its own prefix: bare-metal hosts and the tests.
 //   test:   nginx -p PREFIX -e PREFIX/logs/error.log -c CONF -t
 //   reload: nginx -p PREFIX -e ... -c CONF -s reload   (starts nginx instead when it is not running)
-// Old workers after a reload are found through /proc: children of the master whose title says
-// "shutting down".
+// Old workers after a reload are found through /proc: the master's children that existed before
+// the reload (title "worker process" until they get the shutdown signal, then "... is shutting down").
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +41,7 @@ export class LocalNginxControl implements NginxControl {
   readonly templateFile: string;
   private readonly opts: LocalNginxOptions;
   private readonly pidFile: string;
+  private beforeReload = new Set<number>();
 
   constructor(opts: LocalNginxOptions) {
     this.opts = { ...opts, prefix: resolve(opts.prefix), conf: resolve(opts.conf) };
@@ -84,27 +85,43 @@ export class LocalNginxControl implements NginxControl {
 
   async reload(): Promise<CommandResult> {
     this.ensurePrefix();
-    if (this.masterPid() === null) return run(this.opts.bin, this.baseArgs());
+    const master = this.masterPid();
+    if (master === null) {
+      this.beforeReload = new Set();
+      return run(this.opts.bin, this.baseArgs());
+    }
+    // The workers of the current generation: after the reload they are the old ones.
+    this.beforeReload = new Set(this.workers(master).map((w) => w.pid));
     return run(this.opts.bin, [...this.baseArgs(), '-s', 'reload']);
   }
 
-  async drainingWorkers(): Promise<number | null> {
-    const master = this.masterPid();
-    if (master === null) return 0;
-    let count = 0;
+  /** Worker pids (children of the master) with their process titles. */
+  private workers(master: number): { pid: number; title: string }[] {
+    const out: { pid: number; title: string }[] = [];
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid !== master) continue;
-        const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        if (title.includes('shutting down')) count++;
+        if (ppid === master) out.push({ pid: Number(entry), title: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
       } catch {
         /* process went away while we looked */
       }
     }
-    return count;
+    return out;
+  }
+
+  async oldWorkers(): Promise<{ accepting: number; draining: number } | null> {
+    const master = this.masterPid();
+    if (master === null) return { accepting: 0, draining: 0 };
+    let accepting = 0;
+    let draining = 0;
+    for (const w of this.workers(master)) {
+      if (!this.beforeReload.has(w.pid)) continue;
+      if (w.title.includes('shutting down')) draining++;
+      else accepting++;
+    }
+    return { accepting, draining };
   }
 
   describeTest(): string {

@@ -135,6 +135,11 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   reloaded = true;
   if (!reload.ok) return restore(`nginx reload failed: ${firstLine(reload.output)}`);
 
+  // Old workers keep accepting NEW connections (and route them by the old config) until the
+  // master has started the new workers and told the old ones to shut down. Only then is every new
+  // request guaranteed to reach the target, so wait for that before confirming.
+  const deadline = performance.now() + o.confirmTimeoutMs;
+  for (let w = await nginx.oldWorkers(); w && w.accepting > 0 && performance.now() < deadline; w = await nginx.oldWorkers()) await sleep(20);
   const confirm = await confirmThroughNginx(o);
   if (!confirm.ok) return restore(`nginx did not route to ${o.slot} (version ${o.version}) within ${o.confirmTimeoutMs} ms; last answer: ${describeProbe(confirm.last)}`);
   const switchLatencyMs = Math.round(performance.now() - reloadAt);

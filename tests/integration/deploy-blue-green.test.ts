@@ -140,7 +140,8 @@ describe('blue/green deploy under load', () => {
     expect(r.code, r.output).toBe(3);
     expect(r.output).toMatch(/traffic is back on blue/);
     const res = await httpGet(`${stack.nginxUrl}/api/health/system`, 5000); // fresh connection
-    expect(res.status).toBe(200);
+    const logs = () => ['error.log', 'access.log'].map((f) => readFileSync(join(stack.nginxPrefix, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')).join('\n---\n');
+    expect(res.status, `${r.output}\n${res.body}\n${logs()}`).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ slot: 'blue', version: 'v1' });
     expect(state()).toMatchObject({ active: 'blue' });
     const rec = history().at(-1)!;
@@ -159,5 +160,17 @@ describe('blue/green deploy under load', () => {
     expect(s.slots.find((x) => x.slot === 'green')).toMatchObject({ running: false });
     expect(s.nginx.servedBy).toBe('blue');
     expect(s.recent.map((d) => d.outcome)).toEqual(['rolled back', 'success', 'failed', 'success', 'success']);
+  });
+
+  it('no monitor window (--monitor 0): the old slot is stopped right after the drain, still 0 failed requests', async () => {
+    const bluePid = stack.slotPid('blue');
+    const stats = await underLoad(async () => {
+      const r = await stack.cli(['green', '--version', 'v3', '--monitor', '0']);
+      expect(r.code, r.output).toBe(0);
+    });
+    expectNoFailures(stats, 1);
+    expect(Object.keys(last(stats, 100))).toEqual(['green/v3']);
+    expect(isAlive(bluePid!)).toBe(false);
+    expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'drain']);
   });
 });
