@@ -11,6 +11,8 @@ import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/
 import { waitFor } from '../support/proc.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
 import { httpGet } from '../../scripts/deploy/http-probe.ts';
+import { ProcessRuntime } from '../../scripts/deploy/runtimes/process.ts';
+import { ROOT } from '../support/app.ts';
 
 let stack: DeployStack;
 
@@ -196,5 +198,18 @@ describe('deploy safety', () => {
     } finally {
       await stack.pg.restart();
     }
+  });
+
+  it('--rollback is instant when the previous slot still runs its recorded version: no start, gate + switch only', async () => {
+    expect(state()).toMatchObject({ active: 'blue', previous: 'green' });
+    // The previous slot kept running (e.g. an operator started it again to compare): same runtime the CLI uses.
+    const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE });
+    await runtime.start('green', await runtime.resolveVersion('v2'));
+    const r = await stack.cli(['--rollback', '--monitor', '0']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/green is still running version v2: no restart needed/);
+    expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['gate', 'switch', 'drain']);
+    expect(await servedBy()).toBe('green/v2');
+    expect(stack.slotPid('blue')).toBeNull();
   });
 });
