@@ -4,7 +4,7 @@
 // switch latency (nginx reload -> first response from the new slot), the flip-back time after a
 // crash in the monitor window, and each phase's duration. Prints and appends to docs/BENCHMARKS.md.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startDeployStack, type DeployStack } from '../../tests/support/deploy-stack.ts';
@@ -65,7 +65,7 @@ try {
   const flipRec = lastRecord(stack);
   rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load, rec: flipRec });
 
-  const nginxV = execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || 'nginx';
+  const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx'; // nginx -v prints to stderr
   const lines = [
     '',
     `## Deploy (blue/green) — ${new Date().toISOString()}`,
