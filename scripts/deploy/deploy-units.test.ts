@@ -12,7 +12,8 @@ import { judgeHealth } from './health-gate.ts';
 import type { ProbeResult } from './http-probe.ts';
 import { acquireLock, readLock } from './lock.ts';
 import { judgeThroughNginx } from './monitor.ts';
-import { atomicWrite, lineDiff, renderUpstream } from './nginx-switch.ts';
+import { atomicWrite } from './atomic-file.ts';
+import { lineDiff, renderUpstream } from './nginx-switch.ts';
 import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from './state.ts';
 import { DeployError, EXIT, silentLogger, type Logger } from './types.ts';
 
@@ -54,6 +55,14 @@ describe('lock', () => {
     expect(readLock(dir)?.pid).toBe(process.pid);
     l.release();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a live pid that is not the process which took the lock (pid reused) is stale too', async () => {
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, procStart: '1', host: hostname(), startedAt: 'then', command: 'old' }));
+    const log = capture();
+    const l = await acquireLock(dir, 'new', log);
+    expect(log.lines.join('\n')).toMatch(/breaking a stale deploy lock/);
+    l.release();
   });
 
   it('does not break a lock from another host, and waits for a live one with waitMs', async () => {

@@ -10,6 +10,8 @@ import { DeployError, EXIT, sleep, type Logger } from './types.ts';
 
 export interface LockOwner {
   pid: number;
+  /** /proc/<pid>/stat start time: a dead deploy's pid reused by another process is still stale. */
+  procStart?: string;
   host: string;
   startedAt: string;
   command: string;
@@ -37,9 +39,21 @@ export function readLock(stateDir: string): LockOwner | null {
   }
 }
 
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 function stale(owner: LockOwner | null): boolean {
   // A lock from another host cannot be checked from here; only a dead pid on this host is stale.
-  return owner !== null && owner.host === hostname() && !isAlive(owner.pid);
+  if (owner === null || owner.host !== hostname()) return false;
+  if (!isAlive(owner.pid)) return true;
+  const now = procStart(owner.pid);
+  return owner.procStart !== undefined && now !== undefined && now !== owner.procStart;
 }
 
 function tryLink(stateDir: string, owner: LockOwner): boolean {
@@ -83,7 +97,7 @@ function breakStale(stateDir: string, seen: LockOwner): void {
 
 export async function acquireLock(stateDir: string, command: string, log: Logger, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<Lock> {
   mkdirSync(stateDir, { recursive: true });
-  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command };
+  const owner: LockOwner = { pid: process.pid, procStart: procStart(process.pid), host: hostname(), startedAt: new Date().toISOString(), command };
   const deadline = Date.now() + (opts.waitMs ?? 0);
   let announced = false;
   for (;;) {

@@ -4,8 +4,8 @@
 //   the new inode) -> `nginx -t` -> reload -> confirm through nginx that responses now come from the
 //   target (x-deployment-slot / x-app-version headers). Any failure puts the previous file back
 //   (same atomic rename) and, when nginx was already reloaded, reloads it again.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { atomicWrite } from './atomic-file.ts';
 import { describeProbe, httpGet, type ProbeResult } from './http-probe.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { DeployError, EXIT, sleep, type Logger, type Slot } from './types.ts';
@@ -29,26 +29,6 @@ export function readTemplate(nginx: NginxControl): string {
     return readFileSync(nginx.templateFile, 'utf8');
   } catch {
     throw new DeployError(`cannot read the upstream template ${nginx.templateFile}`, EXIT.refused);
-  }
-}
-
-/** Writes `content` to `file` by write-temp-then-rename in the same directory (never in place). */
-export function atomicWrite(file: string, content: string): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, content, { mode: 0o644 });
-    renameSync(tmp, file);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  try {
-    const fd = openSync(dir, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch {
-    /* directory fsync is best effort (not supported everywhere) */
   }
 }
 

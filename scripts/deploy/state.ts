@@ -6,7 +6,7 @@
 // The live slot always comes from here, never guessed from what happens to be running.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWrite } from './nginx-switch.ts';
+import { atomicWrite } from './atomic-file.ts';
 import { DeployError, EXIT, isSlot, type Slot } from './types.ts';
 
 export interface SlotRecord {

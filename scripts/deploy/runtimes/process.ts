@@ -12,7 +12,7 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
-import { atomicWrite } from '../nginx-switch.ts';
+import { atomicWrite } from '../atomic-file.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
 
