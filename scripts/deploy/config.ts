@@ -59,6 +59,15 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
+/**
+ * Defaults that differ by runtime (the table above is the `process` runtime's). The compose
+ * runtime drives the production nginx (nginx/nginx.conf in the nginx-lb container, published on
+ * port 80 where the health routes answer over plain HTTP).
+ */
+export const RUNTIME_DEFAULTS: Record<string, Partial<Record<OptionName, string>>> = {
+  compose: { 'nginx-url': 'http://127.0.0.1', 'nginx-conf': 'nginx/nginx.conf' },
+};
+
 function num(name: string, raw: string, min: number, max: number, integer: boolean): number {
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
@@ -68,7 +77,8 @@ function num(name: string, raw: string, min: number, max: number, integer: boole
 }
 
 export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
-  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? OPTIONS[name].def;
+  const runtime = flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def;
+  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime]?.[name] ?? OPTIONS[name].def;
   const path = (name: OptionName) => resolve(root, get(name));
   const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);
   const port = (name: OptionName) => num(name, get(name), 1, 65535, true);

@@ -3,7 +3,7 @@
 //   reload: nginx -p PREFIX -e ... -c CONF -s reload   (starts nginx instead when it is not running)
 // Old workers after a reload are found through /proc: the master's children that existed before
 // the reload (title "worker process" until they get the shutdown signal, then "... is shutting down").
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandResult, NginxControl } from './nginx-control.ts';
@@ -22,11 +22,22 @@ export interface LocalNginxOptions {
   host?: string;
 }
 
+// Own process group (detached): a Ctrl-C in the operator's terminal goes to the deploy CLI, which
+// then cleans up; it must not also kill an `nginx -t` or `nginx -s reload` half-way.
 function run(bin: string, args: string[], timeoutMs = 15_000): Promise<CommandResult> {
   return new Promise((res) => {
-    execFile(bin, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      res({ ok: !err, output: output || (err ? err.message : '') });
+    let output = '';
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (b: Buffer) => (output += b));
+    child.stderr.on('data', (b: Buffer) => (output += b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      res({ ok: false, output: `${bin}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ ok: code === 0, output: output.trim() || (code === 0 ? '' : `${bin} exited ${code ?? signal}`) });
     });
   });
 }
