@@ -14,19 +14,27 @@ import type { HistoryRecord } from '../deploy/state.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const RATE = 200;
+/** Part of RATE sent on a new connection per request (no keep-alive, never retried). */
+const FRESH_RATE = 40;
 
 const lastRecord = (s: DeployStack): HistoryRecord => JSON.parse(readFileSync(join(s.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').at(-1)!) as HistoryRecord;
 
 async function underLoad(s: DeployStack, step: () => Promise<void>): Promise<LoadStats> {
-  const l = startLoad({ url: s.nginxUrl, paths: ['/api/health/live', '/'], rate: RATE, concurrency: 32, maxRequests: 30_000, maxDurationMs: 120_000 });
+  const paths = ['/api/health/live', '/'];
+  const l = startLoad({ url: s.nginxUrl, paths, rate: RATE - FRESH_RATE, concurrency: 32, maxRequests: 30_000, maxDurationMs: 120_000 });
+  const f = startLoad({ url: s.nginxUrl, paths, rate: FRESH_RATE, concurrency: 8, maxRequests: 10_000, maxDurationMs: 120_000, keepAlive: false });
   try {
     await l.waitForResponses(RATE);
     await step();
     await l.waitForResponses(RATE);
   } finally {
-    await l.stop();
+    await Promise.all([l.stop(), f.stop()]);
   }
-  return l.stats();
+  // One combined view: both loads' samples and counters.
+  const a = l.stats();
+  const b = f.stats();
+  const sum = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries([...new Set([...Object.keys(x), ...Object.keys(y)])].map((k) => [k, (x[k] ?? 0) + (y[k] ?? 0)]));
+  return { ...a, sent: a.sent + b.sent, completed: a.completed + b.completed, ok2xx: a.ok2xx + b.ok2xx, non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors, statuses: sum(a.statuses, b.statuses), errorKinds: sum(a.errorKinds, b.errorKinds), ratePerSec: a.ratePerSec + b.ratePerSec, samples: [...a.samples, ...b.samples].sort((x, y) => x.t - y.t) };
 }
 
 interface Row {
@@ -70,7 +78,7 @@ try {
     '',
     `## Deploy (blue/green) — ${new Date().toISOString()}`,
     '',
-    `Command: \`npm run bench:deploy\` (scripts/bench/deploy.ts). Machine: ${cpus().length} cores, Node ${process.version}. Load: ${RATE} req/s target, 32 keep-alive connections, GET /api/health/live and / through nginx (local variant, own prefix); the only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte, which nginx's exiting workers do to idle connections at a reload), counted in its own column. Slots: the production build (.next/standalone) as releases v1/v2/v3. Gate probe interval 0.25 s, monitor 5 s (0.5 s interval) for deploy and rollback.`,
+    `Command: \`npm run bench:deploy\` (scripts/bench/deploy.ts). Machine: ${cpus().length} cores, Node ${process.version}. Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE - FRESH_RATE} req/s on 32 keep-alive connections plus ${FRESH_RATE} req/s on a new connection per request; the only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte, which nginx's exiting workers do to idle connections at a reload), counted in its own column. Slots: the production build (.next/standalone) as releases v1/v2/v3. Gate probe interval 0.25 s, monitor 5 s (0.5 s interval) for deploy and rollback.`,
     '',
     '| scenario | exit | requests sent | failed / non-2xx | stale keep-alive retries | achieved req/s | switch latency (reload -> first response from new slot) | phases (ms) |',
     '|---|---|---|---|---|---|---|---|',

@@ -17,6 +17,8 @@ export interface LoadOptions {
   maxRequests: number;
   maxDurationMs: number;
   timeoutMs?: number;
+  /** false = a new connection per request (Connection: close), so nothing is ever retried. Default true. */
+  keepAlive?: boolean;
 }
 
 export interface LoadSample {
@@ -50,7 +52,7 @@ export interface Load {
 }
 
 export function startLoad(o: LoadOptions): Load {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const agent = o.keepAlive === false ? false : new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const started = performance.now();
   const samples: LoadSample[] = [];
   const statuses: Record<string, number> = {};
@@ -137,7 +139,7 @@ export function startLoad(o: LoadOptions): Load {
     async stop() {
       finish();
       if (inFlight > 0) await new Promise<void>((r) => (resolveIdle = r));
-      agent.destroy();
+      if (agent) agent.destroy();
       return stats();
     },
     waitForResponses(n, timeoutMs = 30_000) {
