@@ -65,12 +65,14 @@ try {
   let killedAt = 0;
   load = await underLoad(stack, async () => {
     const run = stack.spawnCli(['green', '--version', 'v3', '--gate-interval', '0.25', '--monitor', '30', '--monitor-interval', '0.25', '--monitor-failures', '2']);
-    await waitFor('nginx to route to green', async () => (await fetch(`${stack.nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(1000) })).headers.get('x-deployment-slot') === 'green', 60_000, 20);
+    await waitFor('the switch to green to complete (monitor running)', async () => /\[monitor\]/.test(run.output()), 60_000, 10);
     process.kill(stack.slotPid('green')!, 'SIGKILL');
     killedAt = performance.now();
     exit = (await run.done).code;
   });
   const flipRec = lastRecord(stack);
+  for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}`);
+  if (exit !== 3) throw new Error(`flip-back scenario: exit ${exit}, expected 3 (rolled back)`);
   rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load, rec: flipRec });
 
   const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx'; // nginx -v prints to stderr

@@ -131,6 +131,7 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
       started = true;
     }
 
+    let gatePassed = false;
     if (req.skipTests) warn('--skip-tests: the health gate is skipped; traffic moves to an UNCHECKED slot');
     else {
       const gate = await phase('gate', async () => {
@@ -139,11 +140,12 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
         return g;
       }, (g) => `${g.probes.length} probes${g.ok ? '' : `, FAILED: ${g.reason}`}`);
       if (!gate.ok) warn(`--force: health gate failed (${gate.reason}); switching anyway`);
+      gatePassed = gate.ok;
     }
     if (signal?.aborted) throw new AbortedError();
 
     // The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle.
-    const sw = await phase('switch', () => switchTraffic({ nginx, slot: target, version: resolved.version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, log }), (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`);
+    const sw = await phase('switch', () => switchTraffic({ nginx, slot: target, version: resolved.version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: gatePassed, log }), (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`);
     switched = true;
     record.metrics.switchLatencyMs = sw.switchLatencyMs;
     const state = readState(cfg.stateDir);
@@ -210,7 +212,7 @@ async function flipBack(ctx: DeployContext, record: HistoryRecord, phase: PhaseF
   const state = before ?? readState(cfg.stateDir);
   const version = (await runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
   const t = performance.now();
-  await phase('flip-back', () => switchTraffic({ nginx, slot: to, version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, log }), (s) => `back on ${to}; reload -> first response ${s.switchLatencyMs} ms`);
+  await phase('flip-back', () => switchTraffic({ nginx, slot: to, version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: true, log }), (s) => `back on ${to}; reload -> first response ${s.switchLatencyMs} ms`);
   record.metrics.flipBackMs = Math.round(performance.now() - t);
   // The state as it was before this deploy: the failed release is not something to roll back to.
   writeState(cfg.stateDir, { ...state, active: to });

@@ -1,9 +1,10 @@
 // The traffic switch, as one transaction:
 //   render upstream/active.conf for the target -> write a temp file in the SAME directory and
 //   rename it over the old one (atomic; the directory is what is bind-mounted, so the container sees
-//   the new inode) -> `nginx -t` -> reload -> confirm through nginx that responses now come from the
-//   target (x-deployment-slot / x-app-version headers). Any failure puts the previous file back
-//   (same atomic rename) and, when nginx was already reloaded, reloads it again.
+//   the new inode) -> `nginx -t` -> reload -> wait until nginx's pre-reload workers stop accepting
+//   -> confirm through nginx that responses now come from the target (x-deployment-slot /
+//   x-app-version headers). Any failure puts the previous file back (same atomic rename) and, when
+//   nginx was already reloaded, reloads it again (and waits for that reload to take over too).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { atomicWrite } from './atomic-file.ts';
 import { describeProbe, httpGet, type ProbeResult } from './http-probe.ts';
@@ -60,6 +61,12 @@ export interface SwitchOptions {
   nginxUrl: string;
   confirmTimeoutMs: number;
   probeTimeoutMs: number;
+  /**
+   * The slot just passed the health gate, so errors/5xx through nginx mean it broke: restore after
+   * 3 in a row instead of waiting out confirmTimeoutMs. false after --skip-tests / a forced gate
+   * failure (the slot may still be booting: be patient up to the timeout).
+   */
+  failFast: boolean;
   log: Logger;
 }
 
@@ -72,18 +79,32 @@ export interface SwitchResult {
 
 const firstLine = (s: string) => s.split('\n').find((l) => /emerg|error|failed/i.test(l)) ?? s.split('\n')[0] ?? '';
 
-/** Polls through nginx until a response carries the slot (and version) headers. */
-export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 'slot' | 'version' | 'confirmTimeoutMs' | 'probeTimeoutMs'>): Promise<{ ok: boolean; ms: number; last: ProbeResult }> {
+/**
+ * Polls through nginx until a response carries the slot (and version) headers. Answers from the
+ * old slot mean old workers are still routing: keep waiting. Errors and 5xx mean the new slot is
+ * not serving what nginx sends it: after `badLimit` in a row, give up at once (the caller restores)
+ * instead of letting traffic fail until the timeout.
+ */
+export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 'slot' | 'version' | 'confirmTimeoutMs' | 'probeTimeoutMs'>, badLimit = Infinity): Promise<{ ok: boolean; ms: number; last: ProbeResult }> {
   const started = performance.now();
   let last: ProbeResult;
+  let bad = 0;
   do {
     last = await httpGet(`${o.nginxUrl}/api/health/live`, o.probeTimeoutMs);
     if (last.status !== null && last.status < 500 && last.headers['x-deployment-slot'] === o.slot && last.headers['x-app-version'] === o.version) {
       return { ok: true, ms: Math.round(performance.now() - started), last };
     }
+    bad = last.status === null || last.status >= 500 ? bad + 1 : 0;
+    if (bad >= badLimit) break;
     await sleep(50);
   } while (performance.now() - started < o.confirmTimeoutMs);
   return { ok: false, ms: Math.round(performance.now() - started), last };
+}
+
+/** Until the pre-reload workers no longer accept new connections (bounded); a no-op when nginx cannot tell. */
+async function oldWorkersStopAccepting(nginx: NginxControl, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (let w = await nginx.oldWorkers(); w && w.accepting > 0 && performance.now() < deadline; w = await nginx.oldWorkers()) await sleep(20);
 }
 
 export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
@@ -99,6 +120,7 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
     if (reloaded && previous !== null) {
       const r = await nginx.reload();
       if (!r.ok) log.error(`reload after restoring the previous upstream failed: ${firstLine(r.output)}`);
+      else await oldWorkersStopAccepting(nginx, o.confirmTimeoutMs);
     }
     throw new DeployError(`${why}; the previous upstream file is back${reloaded ? ' and nginx reloaded with it' : ', nothing was reloaded'}`);
   };
@@ -118,10 +140,9 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   // Old workers keep accepting NEW connections (and route them by the old config) until the
   // master has started the new workers and told the old ones to shut down. Only then is every new
   // request guaranteed to reach the target, so wait for that before confirming.
-  const deadline = performance.now() + o.confirmTimeoutMs;
-  for (let w = await nginx.oldWorkers(); w && w.accepting > 0 && performance.now() < deadline; w = await nginx.oldWorkers()) await sleep(20);
-  const confirm = await confirmThroughNginx(o);
-  if (!confirm.ok) return restore(`nginx did not route to ${o.slot} (version ${o.version}) within ${o.confirmTimeoutMs} ms; last answer: ${describeProbe(confirm.last)}`);
+  await oldWorkersStopAccepting(nginx, o.confirmTimeoutMs);
+  const confirm = await confirmThroughNginx(o, o.failFast ? 3 : Infinity);
+  if (!confirm.ok) return restore(`nginx did not get a good answer from ${o.slot} (version ${o.version}) after ${confirm.ms} ms; last answer: ${describeProbe(confirm.last)}`);
   const switchLatencyMs = Math.round(performance.now() - reloadAt);
   log.info(`nginx now routes to ${o.slot}: first response from it ${switchLatencyMs} ms after the reload`);
   return { switchLatencyMs, testMs, lastProbe: confirm.last };

@@ -140,11 +140,9 @@ describe('blue/green deploy under load', () => {
 
   it('failure during the monitor window: green dies after the switch -> automatic flip-back to blue, exit 3', async () => {
     const running = stack.spawnCli(['green', '--version', 'v2', '--monitor', '30']);
-    // Wait until nginx routes to green (the switch is done, the monitor runs), then kill green.
-    await waitFor('nginx to route to green', async () => {
-      const r = await fetch(`${stack.nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(1000) });
-      return r.headers.get('x-deployment-slot') === 'green';
-    }, 60_000, 50);
+    // Wait until the switch is done and the monitor runs, then kill green.
+    await waitFor('the monitor to run', async () => /\[monitor\]/.test(running.output()), 60_000, 20);
+    expect((await httpGet(`${stack.nginxUrl}/api/health/live`, 2000)).headers['x-deployment-slot']).toBe('green');
     const greenPid = stack.slotPid('green')!;
     process.kill(greenPid, 'SIGKILL');
     const r = await running.done;

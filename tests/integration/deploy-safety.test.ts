@@ -2,7 +2,7 @@
 // Redis, Anthropic stand-in): an invalid upstream template never reaches nginx, --dry-run changes
 // nothing, one deploy at a time (and a stale lock is recovered), Ctrl-C leaves a consistent state,
 // refusals change nothing.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -198,6 +198,46 @@ describe('deploy safety', () => {
     } finally {
       await stack.pg.restart();
     }
+  });
+
+  it('a slot that crashes right after passing the gate: the switch sees 502s through nginx and restores the old upstream at once, exit 1', async () => {
+    // Test release: the real build (v1's directory), wrapped so the process exits right after it has
+    // answered its first /api/health/system: it passes the gate, then dies as nginx switches to it.
+    const releases = stack.env.DEPLOY_RELEASES_DIR!;
+    mkdirSync(join(releases, 'dies-after-gate'));
+    writeFileSync(join(releases, 'dies-after-gate', 'server.js'), [
+      "const http = require('node:http');",
+      'const emit = http.Server.prototype.emit;',
+      'http.Server.prototype.emit = function (ev, req, res) {',
+      "  if (ev === 'request' && req.url.startsWith('/api/health/system')) res.on('finish', () => setTimeout(() => process.exit(1), 10));",
+      '  return emit.apply(this, arguments);',
+      '};',
+      `require(${JSON.stringify(join(releases, 'v1', 'server.js'))});`,
+      '',
+    ].join('\n'));
+    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const r = await stack.cli(['green', '--version', 'dies-after-gate', '--confirm-timeout', '60']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toMatch(/health gate passed/);
+    const m = /nginx did not get a good answer from green \(version dies-after-gate\) after (\d+) ms; last answer: .*HTTP 502/.exec(r.output);
+    expect(m, r.output).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(60_000); // gave up on the 502s instead of waiting out the timeout
+    expect(r.output).toMatch(/the previous upstream file is back and nginx reloaded with it/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(await servedBy()).toBe('blue/v1');
+    expect(state().active).toBe('blue');
+  });
+
+  it('--skip-tests with a build that never serves: the switch waits out --confirm-timeout (it may be booting), then restores, exit 1', async () => {
+    const releases = stack.env.DEPLOY_RELEASES_DIR!;
+    mkdirSync(join(releases, 'broken'));
+    writeFileSync(join(releases, 'broken', 'server.js'), 'process.exit(1);\n');
+    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const r = await stack.cli(['green', '--version', 'broken', '--skip-tests', '--confirm-timeout', '1']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toMatch(/nginx did not get a good answer from green \(version broken\)/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(await servedBy()).toBe('blue/v1');
   });
 
   it('--rollback is instant when the previous slot still runs its recorded version: no start, gate + switch only', async () => {
