@@ -181,3 +181,19 @@ describe('cli arguments', () => {
     expect(o.log.lines.join('\n')).toMatch(/nothing to roll back/);
   });
 });
+
+describe('scripts/deploy-blue-green.sh', () => {
+  const wrapper = new URL('../deploy-blue-green.sh', import.meta.url).pathname;
+  it('refuses to run on Node < 24 with one line and exit 2', () => {
+    // A stand-in `node` first on PATH that claims to be Node 22 (the wrapper only asks it for its major version).
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 22;; --version) echo v22.0.0;; esac\n', { mode: 0o755 });
+    const r = spawnSync(wrapper, ['status'], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('deploy-blue-green: Node >= 24 is required (found v22.0.0); run ./scripts/setup.sh');
+  });
+  it('hands every argument to the CLI (usage error -> exit 2 from the CLI itself)', () => {
+    const r = spawnSync(wrapper, ['purple'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown slot or command "purple"/);
+  });
+});
