@@ -2,6 +2,7 @@
 // variable in one line and no value), then install the graceful shutdown handler.
 import { EnvError, getEnv } from '../env';
 import { installShutdownHandler } from './shutdown';
+import { ensureStatusHistory } from '../status/snapshot';
 
 export async function startServerProcess(): Promise<void> {
   let env;
@@ -15,4 +16,7 @@ export async function startServerProcess(): Promise<void> {
     throw err;
   }
   installShutdownHandler({ delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+  // The status page's latency history records every health report from the start, including
+  // those computed for /api/health/system before anyone opened /status.
+  ensureStatusHistory();
 }
