@@ -1,6 +1,6 @@
 'use client';
 // The status page body. Rendered on the server for the first paint (works without JavaScript),
-// then refreshed in place from GET /api/status, which reads the same cached health snapshot as
+// then refreshed in place from GET /api/status-page, which reads the same cached health snapshot as
 // /api/health/system: polling pages never multiply dependency calls.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StatusSnapshot } from '@/lib/status/snapshot';
@@ -65,7 +65,7 @@ export function StatusBoard({ initial }: { initial: StatusSnapshot }) {
   const refresh = useCallback(async (manual = false) => {
     if (manual) setBusy(true);
     try {
-      const res = await fetch('/api/status', { cache: 'no-store', signal: AbortSignal.timeout(10_000) });
+      const res = await fetch('/api/status-page', { cache: 'no-store', signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const snapshot = (await res.json()) as StatusSnapshot;
       setData({ snapshot, receivedAt: Date.now() });
@@ -80,9 +80,12 @@ export function StatusBoard({ initial }: { initial: StatusSnapshot }) {
 
   const refreshMs = data.snapshot.refreshMs;
   useEffect(() => {
-    setNow(Date.now());
+    const first = setTimeout(() => setNow(Date.now()), 0);
     const tick = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(tick);
+    return () => {
+      clearTimeout(first);
+      clearInterval(tick);
+    };
   }, []);
 
   // One refresh every refreshMs while the tab is visible; a hidden tab stops asking and catches

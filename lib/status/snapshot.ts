@@ -1,4 +1,4 @@
-// What /status renders and /api/status returns: the cached system health (the same snapshot as
+// What /status renders and /api/status-page returns: the cached system health (the same snapshot as
 // GET /api/health/system, so any number of open pages costs no extra dependency calls) plus the
 // in-memory latency history. The history listener is registered once per process.
 import { getEnv } from '../env';

@@ -1,4 +1,4 @@
-// GET /api/status – the status page's data: the cached system health plus per-component latency history (always 200; the health status is in the body).
+// GET /api/status-page – the status page's data: the cached system health plus per-component latency history (always 200; the health status is in the body).
 import { getStatusSnapshot } from '@/lib/status/snapshot';
 import { errorResponse } from '@/lib/errors';
 
