@@ -22,10 +22,17 @@ export function summarize(samples: Sample[]): string {
   return parts.join('; ') + '.';
 }
 
+/** Start of the drawn time axis: the window, or the first sample when the history is younger. */
+export function axisStart(samples: Sample[], windowMs: number, now: number): number {
+  const first = samples[0]?.[0];
+  return first !== undefined && first > now - windowMs ? Math.min(first, now - 30_000) : now - windowMs;
+}
+
 export function Sparkline({ samples, windowMs, now }: { samples: Sample[]; windowMs: number; now: number }) {
-  const start = now - windowMs;
+  const start = axisStart(samples, windowMs, now);
+  const span = Math.max(1, now - start);
   const max = Math.max(1, ...samples.map((s) => s[1] ?? 0));
-  const x = (t: number) => PAD + ((Math.min(Math.max(t, start), now) - start) / windowMs) * (W - 2 * PAD);
+  const x = (t: number) => PAD + ((Math.min(Math.max(t, start), now) - start) / span) * (W - 2 * PAD);
   const y = (v: number) => H - PAD - (v / max) * (H - 2 * PAD);
 
   // Consecutive samples with a latency form one line; a sample without one (no call was made,

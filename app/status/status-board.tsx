@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StatusSnapshot } from '@/lib/status/snapshot';
 import type { CheckName, CheckResult, HealthStatus } from '@/lib/health/types';
 import { COMPONENT_LABEL, COMPONENT_ROLE, STATUS_TEXT, formatAge, formatClock, formatLatency, formatUptime } from './format';
-import { Sparkline, summarize } from './sparkline';
+import { Sparkline, axisStart, summarize } from './sparkline';
 import styles from './status.module.css';
 
 type Fetched = { snapshot: StatusSnapshot; receivedAt: number };
@@ -28,6 +28,8 @@ function ComponentCard({ check, snapshot, now }: { check: CheckResult; snapshot:
   const samples = snapshot.history[check.name] ?? [];
   const headingId = `component-${check.name}`;
   const minutes = Math.round(snapshot.historyWindowMs / 60_000);
+  const start = axisStart(samples, snapshot.historyWindowMs, now);
+  const period = now - start >= snapshot.historyWindowMs ? `Last ${minutes} min` : `Since ${formatClock(new Date(start).toISOString())}`;
   return (
     <li>
       <article className={styles.card} aria-labelledby={headingId} data-component={check.name} data-status={check.status}>
@@ -45,7 +47,7 @@ function ComponentCard({ check, snapshot, now }: { check: CheckResult; snapshot:
         <figure className={styles.history}>
           <Sparkline samples={samples} windowMs={snapshot.historyWindowMs} now={now} />
           <figcaption>
-            Last {minutes} min: {summarize(samples)}
+            {period}: {summarize(samples)}
           </figcaption>
         </figure>
       </article>
