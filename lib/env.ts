@@ -89,7 +89,7 @@ const schema = z
     require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
     require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
     require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
-  });
+  }, { when: () => true }); // run even when other fields failed, so one message names every bad variable
 
 export type Env = z.infer<typeof schema>;
 
@@ -116,7 +116,7 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
 // zod's own messages can quote the received value; ours never do.
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'custom') return issue.message;
-  if (issue.code === 'invalid_type') return 'is missing or not a string';
+  if (issue.code === 'invalid_type') return issue.expected === 'number' ? 'must be a number' : 'is missing';
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.map(String).join('|')}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') return 'is out of range';
   // Regex issues carry our own message ("must be a postgres:// URL"), never the value.

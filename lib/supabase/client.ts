@@ -10,6 +10,9 @@ export function getSupabaseAdmin(): SupabaseClient | null {
   return singleton('supabase.admin', () =>
     createClient(env.NEXT_PUBLIC_SUPABASE_URL!, env.SUPABASE_SERVICE_ROLE_KEY!, {
       auth: { persistSession: false, autoRefreshToken: false },
+      // postgrest-js retries 503/520 with backoff by default; health must see the first answer,
+      // and callers bound every call with their own deadline anyway.
+      db: { retry: false },
     }),
   );
 }

@@ -9,8 +9,10 @@ import type { HealthCheck } from '../types';
 export const SUPABASE_PROBE_TABLE = '_unite_hub_health_probe';
 
 export class HttpStatusError extends Error {
-  constructor(readonly status: number) {
+  readonly status: number;
+  constructor(status: number) {
     super(`HTTP ${status}`);
+    this.status = status;
   }
 }
 
@@ -35,7 +37,8 @@ export const databaseCheck: HealthCheck = {
       .select('*', { head: true })
       .limit(1)
       .abortSignal(signal);
-    // 200 (table exists) and 404 (PGRST205, table absent) both prove PostgREST answered.
-    if (status !== 200 && status !== 206 && status !== 404) throw new HttpStatusError(status || 503);
+    // A 2xx (table exists; postgrest-js reports a HEAD 404 as 204) or 404 (PGRST205, table absent)
+    // proves PostgREST answered from its schema cache; 503 is PostgREST failing to reach Postgres.
+    if (!((status >= 200 && status < 300) || status === 404)) throw new HttpStatusError(status || 503);
   },
 };

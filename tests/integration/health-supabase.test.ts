@@ -1,0 +1,51 @@
+// Without DATABASE_URL the database check goes through supabase-js to the REST API, served here by
+// a PostgREST stand-in (Supabase cannot be reached from this machine).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { startPostgrestStandIn, type PostgrestStandIn } from '../support/postgrest-standin.ts';
+import { startApp, type AppServer } from '../support/app.ts';
+import { appEnv, check, getHealth, SERVICE_ROLE_KEY } from './health-env.ts';
+
+let redis: RedisServer;
+let ai: AnthropicStandIn;
+let rest: PostgrestStandIn;
+let app: AppServer;
+
+beforeAll(async () => {
+  [redis, ai, rest] = await Promise.all([startRedis(), startAnthropicStandIn(), startPostgrestStandIn(SERVICE_ROLE_KEY)]);
+  app = await startApp(appEnv({ redis, ai }, { NEXT_PUBLIC_SUPABASE_URL: rest.url, HEALTH_CHECK_TIMEOUT_MS: '1000' }));
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await Promise.all([redis?.stop(), ai?.stop(), rest?.stop()]);
+});
+
+describe('database check through Supabase REST', () => {
+  it('PostgREST answering (404 for the probe table) → database healthy, one HEAD request with the service key', async () => {
+    rest.setMode('up');
+    const before = rest.requests.length;
+    const { status, body } = await getHealth(app.url);
+    expect(status).toBe(200);
+    expect(check(body, 'database').status).toBe('healthy');
+    const sent = rest.requests.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.method).toBe('HEAD');
+    expect(sent[0]!.path).toMatch(/^\/rest\/v1\/_unite_hub_health_probe\?/);
+  });
+
+  it('PostgREST cannot reach Postgres (503) → 503 unhealthy', async () => {
+    rest.setMode('db-down');
+    const { status, body } = await getHealth(app.url);
+    expect(status).toBe(503);
+    expect(check(body, 'database')).toMatchObject({ status: 'unhealthy', error: 'upstream error (HTTP 503)' });
+  });
+
+  it('PostgREST hangs → 503 at the check timeout', async () => {
+    rest.setMode('hang');
+    const { status, body } = await getHealth(app.url);
+    expect(status).toBe(503);
+    expect(check(body, 'database')).toMatchObject({ status: 'unhealthy', error: 'timeout' });
+  });
+});
