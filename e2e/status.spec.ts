@@ -1,5 +1,5 @@
 // /status in a real browser against the production build with real PostgreSQL and Redis.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
 test.describe.configure({ mode: 'serial' });
