@@ -23,7 +23,7 @@ test('shows healthy with every component, latency, version, slot and last checke
   const banner = page.getByTestId('overall');
   await expect(banner).toHaveAttribute('data-status', 'healthy');
   await expect(banner).toContainText('Healthy');
-  await expect(banner).toContainText('All systems operational');
+  await expect(banner).toContainText('All systems operational.');
 
   for (const [name, label] of [['database', 'Database'], ['redis', 'Cache (Redis)'], ['ai_service', 'AI service']] as const) {
     const card = page.locator(`article[data-component="${name}"]`);

@@ -44,36 +44,26 @@ export function CircuitPanel({ snapshot, resets, slot, actions }: { snapshot: Ci
           </div>
         </dl>
 
-        <h3>Last {Math.round(settings.rollingCountTimeoutMs / 1000)} s</h3>
-        <div className={styles.tableWrap}>
-          <table className={styles.table}>
-            <caption className="visually-hidden">Breaker counts over the rolling window</caption>
-            <thead>
-              <tr>
-                <th scope="col">Calls</th>
-                <th scope="col">Successes</th>
-                <th scope="col">Failures</th>
-                <th scope="col">Timeouts</th>
-                <th scope="col">Rejected</th>
-                <th scope="col">p50</th>
-                <th scope="col">p95</th>
-                <th scope="col">p99</th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr data-testid="circuit-stats">
-                <td>{stats.fires}</td>
-                <td>{stats.successes}</td>
-                <td>{stats.failures}</td>
-                <td>{stats.timeouts}</td>
-                <td>{stats.rejects}</td>
-                <td>{ms(stats.latencyMs.p50)}</td>
-                <td>{ms(stats.latencyMs.p95)}</td>
-                <td>{ms(stats.latencyMs.p99)}</td>
-              </tr>
-            </tbody>
-          </table>
-        </div>
+        <h3>Calls in the last {Math.round(settings.rollingCountTimeoutMs / 1000)} s</h3>
+        <dl className={`${styles.facts} ${styles.stats}`} data-testid="circuit-stats">
+          {(
+            [
+              ['Calls', stats.fires],
+              ['Successes', stats.successes],
+              ['Failures', stats.failures],
+              ['Timeouts', stats.timeouts],
+              ['Rejected', stats.rejects],
+              ['Latency p50', ms(stats.latencyMs.p50)],
+              ['Latency p95', ms(stats.latencyMs.p95)],
+              ['Latency p99', ms(stats.latencyMs.p99)],
+            ] as const
+          ).map(([label, value]) => (
+            <div key={label}>
+              <dt>{label}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+        </dl>
 
         <details className={styles.settings}>
           <summary>Settings</summary>

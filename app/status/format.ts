@@ -16,9 +16,9 @@ export const COMPONENT_ROLE: Record<CheckName, string> = {
 
 /** Words and a glyph for each status: the colour is never the only signal. */
 export const STATUS_TEXT: Record<HealthStatus, { word: string; glyph: string; headline: string }> = {
-  healthy: { word: 'Healthy', glyph: '✓', headline: 'All systems operational' },
-  degraded: { word: 'Degraded', glyph: '!', headline: 'Degraded: some components have problems, the app is still serving' },
-  unhealthy: { word: 'Unhealthy', glyph: '✕', headline: 'Outage: a critical component is down' },
+  healthy: { word: 'Healthy', glyph: '✓', headline: 'All systems operational.' },
+  degraded: { word: 'Degraded', glyph: '!', headline: 'Some components have problems; the app is still serving.' },
+  unhealthy: { word: 'Unhealthy', glyph: '✕', headline: 'A critical component is down; the app cannot serve normally.' },
 };
 
 export function formatLatency(ms: number | null | undefined): string {
