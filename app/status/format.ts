@@ -23,7 +23,8 @@ export const STATUS_TEXT: Record<HealthStatus, { word: string; glyph: string; he
 
 export function formatLatency(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  return ms < 10 ? `${ms} ms` : `${Math.round(ms)} ms`;
+  // Latencies are whole milliseconds; 0 means "under one".
+  return ms < 1 ? '<1 ms' : `${Math.round(ms)} ms`;
 }
 
 export function formatUptime(ms: number): string {

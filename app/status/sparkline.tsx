@@ -1,6 +1,7 @@
 // Latency sparkline as inline SVG (no chart library). The picture is decorative for screen
 // readers: the same information is given as text in the label (min / median / max, failures).
 import type { Sample } from '@/lib/status/history';
+import { formatLatency } from './format';
 import styles from './status.module.css';
 
 const W = 240;
@@ -14,7 +15,7 @@ export function summarize(samples: Sample[]): string {
   const parts = [`${samples.length} checks`];
   if (lat.length > 0) {
     const median = lat[Math.floor((lat.length - 1) / 2)]!;
-    parts.push(`latency min ${lat[0]} ms, median ${median} ms, max ${lat[lat.length - 1]} ms`);
+    parts.push(`latency min ${formatLatency(lat[0])}, median ${formatLatency(median)}, max ${formatLatency(lat[lat.length - 1])}`);
   } else {
     parts.push('no latency measured');
   }
