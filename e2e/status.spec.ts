@@ -65,6 +65,21 @@ test('refreshes in place and builds a latency history', async ({ page }) => {
   await expect(page.locator('article[data-component="database"] svg polyline')).toHaveCount(1);
 });
 
+test('when the server cannot be reached, the page says so and keeps the last known state', async ({ page, consoleErrors }) => {
+  await page.goto(`${stack.url}/status`);
+  await expect(page.getByTestId('overall')).toHaveAttribute('data-status', 'healthy');
+  // The browser loses the server (the request fails at the network level).
+  await page.route('**/api/status-page', (route) => route.abort('connectionrefused'));
+  const alert = page.getByRole('alert').filter({ hasText: 'Could not reach the server' });
+  await expect(alert).toBeVisible();
+  await expect(page.getByTestId('overall')).toHaveAttribute('data-status', 'healthy');
+  await page.unroute('**/api/status-page');
+  await expect(alert).toHaveCount(0);
+  // Chromium logs the refused requests themselves; nothing else may have been logged.
+  const unexpected = consoleErrors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e));
+  consoleErrors.splice(0, consoleErrors.length, ...unexpected);
+});
+
 test('Redis stopped: degraded at the next refresh, and the page still loads', async ({ page }) => {
   await page.goto(`${stack.url}/status`);
   await expect(page.getByTestId('overall')).toHaveAttribute('data-status', 'healthy');
