@@ -98,11 +98,15 @@ test('Reset circuit closes an open breaker and the reset is listed', async ({ pa
   await expect(state).toContainText('Open');
   await expect(page.getByTestId('no-resets')).toBeVisible();
 
-  // The reset needs a confirmation step.
+  // The reset needs a confirmation step, and works from the keyboard.
   const confirm = page.getByRole('button', { name: 'Yes, reset the circuit' });
   await expect(confirm).toBeHidden();
-  await page.getByText('Reset circuit…').click();
-  await confirm.click();
+  await page.getByText('Reset circuit…').focus();
+  await page.keyboard.press('Enter');
+  await expect(confirm).toBeVisible();
+  await page.keyboard.press('Tab');
+  await expect(confirm).toBeFocused();
+  await page.keyboard.press('Enter');
 
   await expect(page.getByTestId('reset-result')).toHaveText('Circuit reset: it was open, it is now closed.');
   await expect(state).toHaveAttribute('data-state', 'closed');
@@ -128,4 +132,14 @@ test('a reset from a page whose session has ended is refused and changes nothing
   await page.getByRole('button', { name: 'Yes, reset the circuit' }).click();
   await expect(page.getByTestId('reset-result')).toHaveText(/Your session has ended/);
   expect((await circuitViaApi()).recentResets.length).toBe(before);
+});
+
+test('the signed-in console fits a phone screen (390 px) without horizontal scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, stack.adminToken);
+  await expect(page.getByTestId('circuit-state')).toBeVisible();
+  await page.getByText('Reset circuit…').click();
+  await page.getByText('Settings').click();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
 });

@@ -127,3 +127,33 @@ test('many page views share the cached snapshot instead of multiplying database 
   expect(ran).toBeLessThanOrEqual(Math.ceil(elapsed / 1000) + 2);
   expect(ran).toBeLessThan(views);
 });
+
+test('keyboard: a skip link first, then every control reachable with Tab', async ({ page }) => {
+  await page.goto(`${stack.url}/status`);
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  const refresh = page.getByRole('button', { name: 'Refresh now' });
+  for (let i = 0; i < 10 && !(await refresh.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  await expect(refresh).toBeFocused();
+  const before = await page.getByTestId('last-checked').getAttribute('datetime');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('last-checked')).not.toHaveAttribute('datetime', before!);
+});
+
+for (const path of ['/', '/status']) {
+  test(`${path} fits a phone screen (390 px) without horizontal scrolling`, async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${stack.url}${path}`);
+    await expect(page.locator('h1')).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+}
+
+test('the landing page links to the status page', async ({ page }) => {
+  await page.goto(`${stack.url}/`);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await page.getByRole('link', { name: 'System status' }).click();
+  await expect(page).toHaveURL(`${stack.url}/status`);
+  await expect(page.getByTestId('overall')).toBeVisible();
+});
