@@ -128,7 +128,7 @@ test('many page views share the cached snapshot instead of multiplying database 
   expect(ran).toBeLessThan(views);
 });
 
-test('keyboard: a skip link first, then every control reachable with Tab', async ({ page }) => {
+test('keyboard: the skip link comes first, and Refresh now is reachable and works with Tab and Enter', async ({ page }) => {
   await page.goto(`${stack.url}/status`);
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
