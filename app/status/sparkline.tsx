@@ -12,7 +12,7 @@ export function summarize(samples: Sample[]): string {
   const lat = samples.map((s) => s[1]).filter((v): v is number => v !== null).sort((a, b) => a - b);
   const failures = samples.filter((s) => s[2] !== 'healthy').length;
   if (samples.length === 0) return 'No history yet.';
-  const parts = [`${samples.length} checks`];
+  const parts = [`${samples.length} check${samples.length === 1 ? '' : 's'}`];
   if (lat.length > 0) {
     const median = lat[Math.floor((lat.length - 1) / 2)]!;
     parts.push(`latency min ${formatLatency(lat[0])}, median ${formatLatency(median)}, max ${formatLatency(lat[lat.length - 1])}`);
