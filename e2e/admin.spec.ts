@@ -143,3 +143,43 @@ test('the signed-in console fits a phone screen (390 px) without horizontal scro
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test('sign-in, reset and sign-out also work without JavaScript (plain form posts)', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/admin`);
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByText('That token is not valid. No session was started.')).toBeVisible();
+    await page.getByLabel('Admin token').fill(stack.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByTestId('circuit-state')).toBeVisible();
+    const resets = (await circuitViaApi()).recentResets.length;
+    await page.getByText('Reset circuit…').click();
+    await page.getByRole('button', { name: 'Yes, reset the circuit' }).click();
+    await expect(page.getByTestId('reset-result')).toHaveText(/^Circuit reset: it was \S+, it is now closed\.$/);
+    expect((await circuitViaApi()).recentResets.length).toBe(resets + 1);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    expect((await context.cookies()).filter((c) => c.name === 'uh_admin_session')).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('behind a TLS proxy (X-Forwarded-Proto: https) the session cookie is Secure', async ({ page }) => {
+  await page.setExtraHTTPHeaders({ 'x-forwarded-proto': 'https' });
+  await page.goto(`${stack.url}/admin`);
+  await page.getByLabel('Admin token').fill(stack.adminToken);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/admin'),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
+  const setCookie = (await response.headerValue('set-cookie')) ?? '';
+  expect(setCookie).toMatch(/^uh_admin_session=v1\./);
+  expect(setCookie).toMatch(/;\s*Secure/i);
+  expect(setCookie).toMatch(/;\s*HttpOnly/i);
+  expect(setCookie).toMatch(/;\s*SameSite=Strict/i);
+  expect(setCookie).toMatch(/;\s*Path=\/admin/i);
+});
