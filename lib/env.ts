@@ -58,7 +58,10 @@ const schema = z
     STATUS_REFRESH_MS: int(5000, 1000, 300_000),
     // Key for signing admin console sessions; when unset it is derived from ADMIN_API_TOKEN, so
     // rotating the token also signs every session out.
-    SESSION_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    SESSION_SECRET: z.preprocess(
+      emptyToUndefined,
+      z.string().refine((v) => v.length >= 32, 'must be at least 32 characters').optional(),
+    ),
     ADMIN_SESSION_TTL_S: int(3600, 60, 7 * 24 * 3600),
     // Secure flag of the session cookie: auto = when the request came over https (the URL or
     // nginx's X-Forwarded-Proto); true/false force it (tests run plain http on loopback).

@@ -80,3 +80,15 @@ describe('admin session', () => {
     expect(clearedSessionCookie(true)).toMatchObject({ value: '', maxAge: 0, secure: true, path: '/admin' });
   });
 });
+
+describe('admin console env', () => {
+  it('refuses a short SESSION_SECRET without echoing it, and defaults the rest', async () => {
+    const { parseEnv } = await import('@/lib/env');
+    expect(() => parseEnv({ SESSION_SECRET: 'short-secret-value' })).toThrow(/SESSION_SECRET must be at least 32 characters/);
+    expect(() => parseEnv({ SESSION_SECRET: 'short-secret-value' })).not.toThrow(/short-secret-value/);
+    expect(() => parseEnv({ ADMIN_COOKIE_SECURE: 'maybe' })).toThrow(/ADMIN_COOKIE_SECURE must be one of auto\|true\|false/);
+    const env = parseEnv({});
+    expect(env).toMatchObject({ STATUS_REFRESH_MS: 5000, ADMIN_SESSION_TTL_S: 3600, ADMIN_COOKIE_SECURE: 'auto' });
+    expect(env.SESSION_SECRET).toBeUndefined();
+  });
+});
