@@ -5,6 +5,7 @@
 // each other's sessions without a shared store.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getEnv, type Env } from '../env';
+import { safeEqual } from './safe-equal';
 
 export const SESSION_COOKIE = 'uh_admin_session';
 /** The cookie is only sent to the console's own pages and server actions. */
@@ -29,17 +30,10 @@ function sign(key: Buffer, payload: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url');
 }
 
-/** Constant-time string comparison (hashing first makes the lengths equal and hides them). */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHmac('sha256', 'cmp').update(a).digest();
-  const hb = createHmac('sha256', 'cmp').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
-}
-
 /** Whether a submitted token is the admin token. False when no token is configured. */
 export function isAdminToken(candidate: string, env: KeyEnv = getEnv()): boolean {
   if (!env.ADMIN_API_TOKEN || candidate.length === 0) return false;
-  return constantTimeEqual(candidate, env.ADMIN_API_TOKEN);
+  return safeEqual(candidate, env.ADMIN_API_TOKEN);
 }
 
 export function createSession(key: Buffer, ttlSeconds: number, nowMs = Date.now()): { value: string; session: AdminSession } {

@@ -1,10 +1,10 @@
 // Process start-up: validate the environment (refuse to start on a bad one, naming every bad
 // variable in one line and no value), then install the graceful shutdown handler.
-import { EnvError, getEnv } from '../env';
+import { EnvError, getEnv, type Env } from '../env';
 import { installShutdownHandler } from './shutdown';
 import { ensureStatusHistory } from '../status/snapshot';
 
-export async function startServerProcess(): Promise<void> {
+export async function startServerProcess(): Promise<Env> {
   let env;
   try {
     env = getEnv();
@@ -19,4 +19,5 @@ export async function startServerProcess(): Promise<void> {
   // The status page's latency history records every health report from the start, including
   // those computed for /api/health/system before anyone opened /status.
   ensureStatusHistory();
+  return env;
 }
