@@ -22,7 +22,7 @@ function history(): LatencyHistory {
   });
 }
 
-/** Registers the history listener (process start calls it; getStatusSnapshot does too, idempotently). */
+/** Registers the history listener (instrumentation.ts calls it at start; getStatusSnapshot does too, idempotently). */
 export function ensureStatusHistory(): void {
   history();
 }
