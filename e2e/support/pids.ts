@@ -1,12 +1,19 @@
 // The e2e PID file: every server a stack starts is recorded here, so leftovers of a crashed worker
 // can be stopped by PID. A PID is only signalled while its command line is still one of ours
 // (PIDs get reused).
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isAlive, stopPid } from '../../tests/support/proc.ts';
 import { ROOT } from '../../tests/support/app.ts';
 
 export const PID_FILE = `${ROOT}test-results/e2e-pids.txt`;
-const OURS = /redis-server|postgres|\.next\/standalone\/server\.js|server\.js/;
+const OURS = /redis-server|postgres|nginx|\.next\/standalone\/server\.js/;
+
+export function recordPid(pid: number): void {
+  if (pid <= 0) return;
+  mkdirSync(dirname(PID_FILE), { recursive: true });
+  appendFileSync(PID_FILE, `${pid}\n`);
+}
 
 function commandLine(pid: number): string {
   try {

@@ -3,15 +3,13 @@
 // the production build (.next/standalone/server.js). Every process is started by this file and
 // stopped by PID; the PIDs are also written to a file so globalTeardown can stop anything a crashed
 // worker left behind.
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
 import { startPostgres, type PgServer } from '../../tests/support/postgres.ts';
 import { startRedis, type RedisServer } from '../../tests/support/redis.ts';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp, type AppServer } from '../../tests/support/app.ts';
 
-import { PID_FILE } from './pids.ts';
+import { recordPid } from './pids.ts';
 
 export interface Stack {
   url: string;
@@ -23,12 +21,6 @@ export interface Stack {
   /** Restarts redis-server on the same port (after redis.stop()) and records its new PID. */
   startRedis(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function recordPid(pid: number): void {
-  if (pid <= 0) return;
-  mkdirSync(dirname(PID_FILE), { recursive: true });
-  appendFileSync(PID_FILE, `${pid}\n`);
 }
 
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
