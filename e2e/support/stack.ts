@@ -8,6 +8,7 @@ import { startPostgres, type PgServer } from '../../tests/support/postgres.ts';
 import { startRedis, type RedisServer } from '../../tests/support/redis.ts';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp, type AppServer } from '../../tests/support/app.ts';
+import { stackEnv } from '../../tests/support/stack-env.ts';
 
 import { recordPid } from './pids.ts';
 
@@ -35,23 +36,13 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     const ai = await startAnthropicStandIn();
     started.push(ai);
     const adminToken = `e2e-admin-${randomBytes(24).toString('hex')}`;
-    const app = await startApp({
-      DATABASE_URL: pg.url,
-      REDIS_HOST: '127.0.0.1',
-      REDIS_PORT: String(redis.port),
-      REDIS_PASSWORD: redis.password,
-      ANTHROPIC_API_KEY: ai.apiKey,
-      ANTHROPIC_BASE_URL: ai.url,
-      // Required in production; nothing on the status or admin pages calls Supabase.
-      NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-      NEXT_PUBLIC_SUPABASE_ANON_KEY: 'e2e-anon-key',
-      SUPABASE_SERVICE_ROLE_KEY: 'e2e-service-role-key',
+    const app = await startApp(stackEnv({ pg, redis, ai }, {
       ADMIN_API_TOKEN: adminToken,
       APP_VERSION: 'e2e-1.2.3',
       DEPLOYMENT_SLOT: 'blue',
       STATUS_REFRESH_MS: '2000',
       ...env,
-    });
+    }));
     started.push(app);
     recordPid(app.pid);
     return {

@@ -7,6 +7,7 @@ import { startPostgres, removePostgresDir } from '../../tests/support/postgres.t
 import { startRedis } from '../../tests/support/redis.ts';
 import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp } from '../../tests/support/app.ts';
+import { stackEnv } from '../../tests/support/stack-env.ts';
 import { appendReport, table } from './report.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -22,19 +23,7 @@ function run(url: string): Promise<autocannon.Result> {
 const pg = await startPostgres();
 const redis = await startRedis();
 const ai = await startAnthropicStandIn();
-const app = await startApp({
-  DATABASE_URL: pg.url,
-  REDIS_HOST: '127.0.0.1',
-  REDIS_PORT: String(redis.port),
-  REDIS_PASSWORD: redis.password,
-  ANTHROPIC_API_KEY: ai.apiKey,
-  ANTHROPIC_BASE_URL: ai.url,
-  NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-  NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
-  SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-bench',
-  ADMIN_API_TOKEN: 'bench-admin-token-0123456789abcdef012345',
-  HEALTH_CACHE_TTL_MS: String(ttlMs),
-});
+const app = await startApp(stackEnv({ pg, redis, ai }, { HEALTH_CACHE_TTL_MS: String(ttlMs) }));
 try {
   // Warm both routes (first compilation of route chunks, connection pools).
   await run(`${app.url}/api/health/live`).catch(() => undefined);

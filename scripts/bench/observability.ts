@@ -8,6 +8,7 @@ import { startPostgres, removePostgresDir } from '../../tests/support/postgres.t
 import { startRedis } from '../../tests/support/redis.ts';
 import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp, type AppServer } from '../../tests/support/app.ts';
+import { stackEnv } from '../../tests/support/stack-env.ts';
 import { startDatadogAgentStandIn } from '../../tests/support/datadog-agent-standin.ts';
 import { sleep } from '../../tests/support/proc.ts';
 import { appendReport, table } from './report.ts';
@@ -26,19 +27,7 @@ const pg = await startPostgres();
 const redis = await startRedis();
 const ai = await startAnthropicStandIn();
 const agent = await startDatadogAgentStandIn();
-const baseEnv = {
-  DATABASE_URL: pg.url,
-  REDIS_HOST: '127.0.0.1',
-  REDIS_PORT: String(redis.port),
-  REDIS_PASSWORD: redis.password,
-  ANTHROPIC_API_KEY: ai.apiKey,
-  ANTHROPIC_BASE_URL: ai.url,
-  NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-  NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
-  SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-bench',
-  ADMIN_API_TOKEN: TOKEN,
-  HEALTH_CACHE_TTL_MS: '1000',
-};
+const baseEnv = stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: TOKEN, HEALTH_CACHE_TTL_MS: '1000' });
 
 const rows: (string | number)[][] = [];
 const fmt = (mode: string, route: string, r: autocannon.Result) => [mode, route, r.requests.average.toFixed(0), r.latency.p50, r.latency.p99, r.requests.total, r.non2xx + r.errors + r.timeouts];

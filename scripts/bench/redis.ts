@@ -9,6 +9,7 @@ import { startPostgres, removePostgresDir } from '../../tests/support/postgres.t
 import { startRedis } from '../../tests/support/redis.ts';
 import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp } from '../../tests/support/app.ts';
+import { stackEnv } from '../../tests/support/stack-env.ts';
 import { waitFor } from '../../tests/support/proc.ts';
 import { appendReport, table } from './report.ts';
 
@@ -58,18 +59,7 @@ async function measure(call: () => Promise<boolean>, maxCount: number, maxMs: nu
 const pg = await startPostgres();
 const redis = await startRedis();
 const ai = await startAnthropicStandIn();
-const app = await startApp({
-  DATABASE_URL: pg.url,
-  REDIS_HOST: '127.0.0.1',
-  REDIS_PORT: String(redis.port),
-  REDIS_PASSWORD: redis.password,
-  ANTHROPIC_API_KEY: ai.apiKey,
-  ANTHROPIC_BASE_URL: ai.url,
-  NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-  NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
-  SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-bench',
-  ADMIN_API_TOKEN: TOKEN,
-});
+const app = await startApp(stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: TOKEN }));
 // ioredis with nothing but where to connect: every other option at its default.
 const plain = new Redis({ host: '127.0.0.1', port: redis.port, password: redis.password });
 plain.on('error', () => undefined);

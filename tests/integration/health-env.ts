@@ -1,30 +1,11 @@
 // Shared environment for integration tests that run the production build against real services.
-import type { PgServer } from '../support/postgres.ts';
-import type { RedisServer } from '../support/redis.ts';
-import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { PLACEHOLDER_SERVICE_ROLE_KEY, stackEnv, type StackDeps } from '../support/stack-env.ts';
 
-export const SERVICE_ROLE_KEY = 'service-role-key-that-must-never-leak-0123456789';
-export const ANON_KEY = 'anon-key-public-0123456789';
+export const SERVICE_ROLE_KEY = PLACEHOLDER_SERVICE_ROLE_KEY;
 
-export function appEnv(deps: { pg?: PgServer; redis?: RedisServer; ai?: AnthropicStandIn }, extra: Record<string, string> = {}) {
-  return {
-    DATABASE_URL: deps.pg?.url,
-    REDIS_HOST: deps.redis ? '127.0.0.1' : undefined,
-    REDIS_PORT: deps.redis ? String(deps.redis.port) : undefined,
-    REDIS_PASSWORD: deps.redis?.password,
-    ANTHROPIC_API_KEY: deps.ai?.apiKey,
-    ANTHROPIC_BASE_URL: deps.ai?.url,
-    // The Supabase REST API is only used when DATABASE_URL is absent (see supabase test).
-    NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: ANON_KEY,
-    SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
-    ADMIN_API_TOKEN: 'admin-token-for-tests-0123456789abcdef0123',
-    APP_VERSION: 'v-itest',
-    DEPLOYMENT_SLOT: 'blue',
-    HEALTH_CACHE_TTL_MS: '0',
-    AI_HEALTH_CACHE_MS: '0',
-    ...extra,
-  };
+/** stackEnv plus what the health tests want: a known version and slot, no caching between requests. */
+export function appEnv(deps: StackDeps, extra: Record<string, string> = {}) {
+  return stackEnv(deps, { APP_VERSION: 'v-itest', DEPLOYMENT_SLOT: 'blue', HEALTH_CACHE_TTL_MS: '0', AI_HEALTH_CACHE_MS: '0', ...extra }) as Record<string, string> & { DATABASE_URL?: string };
 }
 
 export interface HealthBody {
