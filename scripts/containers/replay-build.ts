@@ -26,6 +26,16 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
+// What a `docker build` on this host would get as build args/daemon settings: the path, the npm
+// cache and the proxy / CA settings the registry needs. Nothing of the app's environment.
+function hostNetworkEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && /^(PATH|HOME|NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|(https?|no)_proxy|npm_config_(registry|cafile|proxy|https_proxy))$/i.test(k)) out[k] = v;
+  }
+  return out;
+}
+
 const stageRoots = new Map<string, string>();
 const all = stages(parseDockerfile(dockerfile));
 try {
@@ -55,10 +65,11 @@ try {
         for (const src of parts.slice(0, -1)) {
           if (from) {
             const srcRoot = stageRoots.get(from) ?? fail(`COPY --from=${from}: unknown stage`);
-            // Docker copies a directory's contents; a file lands inside a `dir/` destination.
+            // Docker copies a directory's contents (symlinks as they are: node_modules/.bin must not
+            // point back into the other stage); a file lands inside a `dir/` destination.
             const source = join(srcRoot, src);
             const intoDir = !statSync(source).isDirectory() && (parts.at(-1)!.endsWith('/') || parts.length > 2);
-            cpSync(source, intoDir ? join(dest, basename(source)) : dest, { recursive: true });
+            cpSync(source, intoDir ? join(dest, basename(source)) : dest, { recursive: true, verbatimSymlinks: true });
           } else {
             const rel = src.replace(/^\.\/?/, '');
             const files = context.filter((f) => rel === '' || f === rel || f.startsWith(`${rel}/`));
@@ -66,7 +77,7 @@ try {
             for (const f of files) {
               const target = rel === '' ? join(dest, f) : parts.length > 2 || parts.at(-1)!.endsWith('/') ? join(dest, f) : dest;
               mkdirSync(dirname(target), { recursive: true });
-              cpSync(join(root, f), target);
+              cpSync(join(root, f), target, { verbatimSymlinks: true });
             }
           }
         }
@@ -78,7 +89,7 @@ try {
         }
         say(`RUN ${ins.args}`);
         const argv = execForm(ins.args) ?? ['/bin/sh', '-c', ins.args];
-        const r = spawnSync(argv[0]!, argv.slice(1), { cwd: here, stdio: 'inherit', env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as unknown as NodeJS.ProcessEnv });
+        const r = spawnSync(argv[0]!, argv.slice(1), { cwd: here, stdio: 'inherit', env: { ...hostNetworkEnv(), ...env } as unknown as NodeJS.ProcessEnv });
         if (r.status !== 0) fail(`RUN ${ins.args} exited ${r.status}`);
       }
     }
