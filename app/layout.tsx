@@ -6,6 +6,10 @@ export const metadata: Metadata = {
   description: 'Unite-Hub',
 };
 
+// Rendered per request so Next can stamp this request's CSP nonce (set in proxy.ts) on its inline
+// scripts; a prerendered page would carry no nonce and its scripts would be blocked.
+export const dynamic = 'force-dynamic';
+
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {

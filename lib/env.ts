@@ -15,6 +15,8 @@ const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
 
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -51,6 +53,22 @@ const schema = z
     REDIS_CONNECT_TIMEOUT_MS: int(2000, 50, 60_000),
     REDIS_COMMAND_TIMEOUT_MS: int(1000, 10, 60_000),
 
+    // Redis circuit breaker (lib/redis/breaker.ts); defaults and reasons in the README table.
+    REDIS_BREAKER_TIMEOUT_MS: int(500, 10, 60_000),
+    REDIS_BREAKER_ERROR_THRESHOLD_PERCENTAGE: int(50, 1, 100),
+    REDIS_BREAKER_RESET_TIMEOUT_MS: int(10_000, 100, 600_000),
+    REDIS_BREAKER_VOLUME_THRESHOLD: int(5, 1, 10_000),
+    REDIS_BREAKER_CONSECUTIVE_FAILURES: int(5, 0, 10_000),
+    REDIS_BREAKER_ROLLING_WINDOW_MS: int(10_000, 100, 600_000),
+    REDIS_BREAKER_ROLLING_BUCKETS: int(10, 1, 100),
+    REDIS_BREAKER_OPEN_ON_DISCONNECT: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+      .optional()
+      .transform((v) => v === undefined || v === '' || v === 'true' || v === '1' || v === 'yes'),
+    // Redis-backed cache of the public status summary (lib/status/summary.ts).
+    STATUS_CACHE_TTL_SECONDS: int(5, 1, 3600),
+
+    // Admin API (lib/admin/): bearer token, and optionally Supabase access tokens (HS256) with an admin role.
     ADMIN_API_TOKEN: optionalString,
 
     ENABLE_APM: bool,
@@ -67,6 +85,12 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   })
   .superRefine((env, ctx) => {
+    // opossum splits the rolling window into equal buckets.
+    const window = env.REDIS_BREAKER_ROLLING_WINDOW_MS;
+    const buckets = env.REDIS_BREAKER_ROLLING_BUCKETS;
+    if (Number.isInteger(window) && Number.isInteger(buckets) && window % buckets !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_BREAKER_ROLLING_BUCKETS'], message: 'must divide REDIS_BREAKER_ROLLING_WINDOW_MS evenly' });
+    }
     if (env.NODE_ENV !== 'production') return;
     // In production every dependency must be configured: a half-configured server would
     // report "not configured" forever instead of refusing to start.
@@ -78,6 +102,14 @@ const schema = z
     require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
     require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
     require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
+    require('ADMIN_API_TOKEN', !!env.ADMIN_API_TOKEN);
+    if (env.ADMIN_API_TOKEN && env.ADMIN_API_TOKEN.length < ADMIN_TOKEN_MIN_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_API_TOKEN'],
+        message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters in production`,
+      });
+    }
   }, { when: () => true }); // run even when other fields failed, so one message names every bad variable
 
 export type Env = z.infer<typeof schema>;

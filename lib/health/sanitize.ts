@@ -19,6 +19,9 @@ const BY_CODE: Record<string, string> = {
   '57P03': 'database not accepting connections',
   '53300': 'too many connections',
   '57014': 'timeout',
+  // opossum (Redis circuit breaker)
+  EOPENBREAKER: 'circuit open',
+  ENOTCONFIGURED: 'not configured',
 };
 
 function httpPhrase(status: number): string {
