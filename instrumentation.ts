@@ -2,5 +2,11 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { startServerProcess } = await import('./lib/lifecycle/start');
-  await startServerProcess();
+  const env = await startServerProcess();
+  // APM before anything loads pg/ioredis/pino, so dd-trace can hook them. With APM off, startApm
+  // returns at once and dd-trace is never imported (lib/observability/apm.ts).
+  const { startApm } = await import('./lib/observability/apm');
+  await startApm(env);
+  const { startObservability } = await import('./lib/observability/start');
+  startObservability();
 }

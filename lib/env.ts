@@ -71,8 +71,25 @@ const schema = z
     // Admin API (lib/admin/): bearer token, and optionally Supabase access tokens (HS256) with an admin role.
     ADMIN_API_TOKEN: optionalString,
 
+    // Observability (APM, logs, metrics). dd-trace also reads its own DD_* variables itself
+    // (DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TRACE_SAMPLE_RATE, ...): that is the tracer's
+    // documented configuration, not app configuration, so they are not duplicated here.
     ENABLE_APM: bool,
     APM_PROVIDER: z.preprocess(emptyToUndefined, z.enum(['datadog']).optional()),
+    DD_SERVICE: z.preprocess(emptyToUndefined, z.string().default('unite-hub')),
+    DD_ENV: optionalString,
+    // Validated here so a typo refuses start-up with one line instead of traces silently vanishing.
+    DD_TRACE_AGENT_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^(https?:\/\/|unix:)/, 'must be an http://, https:// or unix: URL')
+        .optional(),
+    ),
+    LOG_LEVEL: z.preprocess(
+      emptyToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
 
     APP_VERSION: z.preprocess(emptyToUndefined, z.string().default('dev')),
     DEPLOYMENT_SLOT: z.preprocess(emptyToUndefined, z.enum(['blue', 'green']).optional()),
@@ -85,6 +102,10 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   })
   .superRefine((env, ctx) => {
+    // ENABLE_APM=true with no provider would silently trace nothing.
+    if (env.ENABLE_APM && !env.APM_PROVIDER) {
+      ctx.addIssue({ code: 'custom', path: ['APM_PROVIDER'], message: 'is required when ENABLE_APM=true' });
+    }
     // opossum splits the rolling window into equal buckets.
     const window = env.REDIS_BREAKER_ROLLING_WINDOW_MS;
     const buckets = env.REDIS_BREAKER_ROLLING_BUCKETS;

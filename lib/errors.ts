@@ -1,5 +1,6 @@
 // One place that maps typed errors to HTTP answers. Unknown errors become a generic 500 whose
 // body says nothing about the internals; the detail goes to the server log only.
+import { log } from './log';
 export class AppError extends Error {
   constructor(
     readonly status: number,
@@ -42,6 +43,6 @@ export function errorResponse(err: unknown, requestId?: string | null): Response
     if (err.status === 401) headers['www-authenticate'] = 'Bearer';
     return Response.json({ error: err.code, message: err.message }, { status: err.status, headers });
   }
-  console.error('unhandled error', requestId ?? '', err);
+  log.error('unhandled error', { requestId: requestId ?? null, err });
   return Response.json({ error: 'internal_error', message: 'Internal server error' }, { status: 500, headers });
 }

@@ -1,6 +1,7 @@
 // GET /api/health/system's logic: runs the checks concurrently, each under its own deadline,
 // aggregates, caches, and shapes the response.
 import { getEnv } from '../env';
+import { observeCheck, observeReport } from '../observability/health';
 import { singleton } from '../singleton';
 import { aggregate } from './aggregate';
 import { aiCheck } from './checks/ai';
@@ -24,18 +25,21 @@ function state() {
   return singleton('health.state', () => {
     const env = getEnv();
     const listeners = new Set<Listener>();
+    // Every check that actually runs is a span and a metric sample (lib/observability/health.ts).
+    const probe = (check: HealthCheck) => observeCheck(check, () => runCheck(check, runOptions()));
     // The AI check has its own, longer cache: listing models every second would be wasteful.
-    const ai = new SingleFlightCache<CheckResult>(() => env.AI_HEALTH_CACHE_MS, () => runCheck(aiCheck, runOptions()));
-    const run = (check: HealthCheck) => (check === aiCheck ? ai.get() : runCheck(check, runOptions()));
+    const ai = new SingleFlightCache<CheckResult>(() => env.AI_HEALTH_CACHE_MS, () => probe(aiCheck));
+    const run = (check: HealthCheck) => (check === aiCheck ? ai.get() : probe(check));
     const report = new SingleFlightCache<HealthReport>(
       () => env.HEALTH_CACHE_TTL_MS,
-      async () => {
-        const timestamp = new Date().toISOString();
-        const checks = await Promise.all(CHECKS.map(run));
-        const result: HealthReport = { status: aggregate(checks, CRITICAL), checks, timestamp };
-        for (const l of listeners) l(result);
-        return result;
-      },
+      () =>
+        observeReport(async () => {
+          const timestamp = new Date().toISOString();
+          const checks = await Promise.all(CHECKS.map(run));
+          const result: HealthReport = { status: aggregate(checks, CRITICAL), checks, timestamp };
+          for (const l of listeners) l(result);
+          return result;
+        }),
     );
     return { report, listeners };
   });

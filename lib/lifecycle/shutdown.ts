@@ -9,9 +9,18 @@ import { singleton } from '../singleton';
 interface ShutdownState {
   shuttingDown: boolean;
   installed: boolean;
+  logger?: (msg: string) => void;
 }
 
 const state = () => singleton<ShutdownState>('lifecycle.shutdown', () => ({ shuttingDown: false, installed: false }));
+
+/**
+ * Routes the shutdown messages to the app logger once it exists (instrumentation.ts sets it after
+ * dd-trace has started: pino must not be loaded before that, or dd-trace cannot hook it).
+ */
+export function setShutdownLogger(logger: (msg: string) => void): void {
+  state().logger = logger;
+}
 
 export function isShuttingDown(): boolean {
   return state().shuttingDown;
@@ -27,7 +36,7 @@ export function installShutdownHandler(opts: ShutdownOptions): void {
   const s = state();
   if (s.installed) return;
   s.installed = true;
-  const log = opts.log ?? ((m: string) => console.log(m));
+  const log = (m: string) => (s.logger ?? opts.log ?? console.log)(m);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // Next registered its cleanup before loading instrumentation; we run it ourselves, later.
     const previous = process.listeners(signal) as ((sig: NodeJS.Signals) => void)[];

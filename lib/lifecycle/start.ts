@@ -1,9 +1,9 @@
 // Process start-up: validate the environment (refuse to start on a bad one, naming every bad
 // variable in one line and no value), then install the graceful shutdown handler.
-import { EnvError, getEnv } from '../env';
+import { EnvError, getEnv, type Env } from '../env';
 import { installShutdownHandler } from './shutdown';
 
-export async function startServerProcess(): Promise<void> {
+export async function startServerProcess(): Promise<Env> {
   let env;
   try {
     env = getEnv();
@@ -15,4 +15,5 @@ export async function startServerProcess(): Promise<void> {
     throw err;
   }
   installShutdownHandler({ delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+  return env;
 }

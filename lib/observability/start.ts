@@ -1,0 +1,15 @@
+// Per-process observability start-up, from instrumentation.ts after APM:
+//  - the metrics registry is created now, so process metrics (CPU, event-loop lag) cover the whole
+//    life of the process, not just the time since the first scrape;
+//  - the Redis breaker is observed from the start (its events counter counts from process start);
+//  - shutdown messages go through the JSON logger from here on.
+import { setShutdownLogger } from '../lifecycle/shutdown';
+import { log } from '../log';
+import { observeRedisBreaker } from './breaker';
+import { getMetrics } from './metrics';
+
+export function startObservability(): void {
+  getMetrics();
+  observeRedisBreaker();
+  setShutdownLogger((msg) => log.info(msg, { event: 'shutdown' }));
+}
