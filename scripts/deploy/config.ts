@@ -1,0 +1,118 @@
+// Deploy configuration: flag > environment variable > default. Durations are given in seconds on
+// the command line and in DEPLOY_* variables (fractions allowed, e.g. 0.5) and kept in ms here.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DeployError, EXIT, type Slot } from './types.ts';
+
+export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
+
+export interface DeployConfig {
+  root: string;
+  stateDir: string;
+  runtime: string;
+  ports: Record<Slot, number>;
+  nginxUrl: string;
+  nginxBin: string;
+  nginxConf: string;
+  nginxPrefix: string;
+  upstreamTemplate: string;
+  releasesDir: string;
+  latestDir: string;
+  envFile?: string;
+  gateIntervalMs: number;
+  gateTimeoutMs: number;
+  probeTimeoutMs: number;
+  monitorMs: number;
+  monitorIntervalMs: number;
+  monitorFailures: number;
+  confirmTimeoutMs: number;
+  drainTimeoutMs: number;
+  stopGraceMs: number;
+  lockWaitMs: number;
+  allowDegraded: boolean;
+}
+
+/** Option name (as on the command line) -> environment variable, default and kind. */
+export const OPTIONS = {
+  'state-dir': { env: 'DEPLOY_STATE_DIR', def: '.deploy', kind: 'path', help: 'state directory (state.json, history.jsonl, lock, logs)' },
+  runtime: { env: 'DEPLOY_RUNTIME', def: 'process', kind: 'string', help: 'slot runtime: process (compose: see wiring.ts)' },
+  'blue-port': { env: 'DEPLOY_BLUE_PORT', def: '3008', kind: 'port', help: 'blue slot port' },
+  'green-port': { env: 'DEPLOY_GREEN_PORT', def: '3009', kind: 'port', help: 'green slot port' },
+  'nginx-url': { env: 'DEPLOY_NGINX_URL', def: 'http://127.0.0.1:8080', kind: 'url', help: 'nginx as the deploy CLI probes it' },
+  'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'nginx binary (local nginx control)' },
+  'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'nginx -c file; the upstream is upstream/active.conf beside it' },
+  'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'nginx -p prefix (pid, logs, temp)' },
+  'upstream-template': { env: 'DEPLOY_UPSTREAM_TEMPLATE', def: 'nginx/upstream/active.conf.template', kind: 'path', help: 'template of upstream/active.conf' },
+  'releases-dir': { env: 'DEPLOY_RELEASES_DIR', def: 'releases', kind: 'path', help: 'process runtime: --version V runs RELEASES/V/server.js' },
+  'env-file': { env: 'DEPLOY_ENV_FILE', def: '.env.production', kind: 'path', help: "the app's environment file (process runtime)" },
+  'gate-interval': { env: 'DEPLOY_GATE_INTERVAL', def: '5', kind: 'seconds', help: 'health gate: seconds between probes' },
+  'gate-timeout': { env: 'DEPLOY_GATE_TIMEOUT', def: '60', kind: 'seconds', help: 'health gate: give up after this many seconds' },
+  'probe-timeout': { env: 'DEPLOY_PROBE_TIMEOUT', def: '5', kind: 'seconds', help: 'timeout of every single probe' },
+  monitor: { env: 'DEPLOY_MONITOR', def: '30', kind: 'seconds', help: 'post-switch monitor window (0 = off)' },
+  'monitor-interval': { env: 'DEPLOY_MONITOR_INTERVAL', def: '2', kind: 'seconds', help: 'seconds between monitor probes' },
+  'monitor-failures': { env: 'DEPLOY_MONITOR_FAILURES', def: '3', kind: 'count', help: 'consecutive failed monitor probes that trigger the flip-back' },
+  'confirm-timeout': { env: 'DEPLOY_CONFIRM_TIMEOUT', def: '10', kind: 'seconds', help: 'switch: wait this long for nginx to answer from the new slot' },
+  'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: "drain: wait at most this long for nginx's old workers" },
+  'stop-grace': { env: 'DEPLOY_STOP_GRACE', def: '30', kind: 'seconds', help: 'stop: SIGKILL after this many seconds of SIGTERM' },
+  wait: { env: 'DEPLOY_LOCK_WAIT', def: '0', kind: 'seconds', help: 'wait up to this many seconds for a running deploy to release the lock' },
+} as const;
+
+export type OptionName = keyof typeof OPTIONS;
+
+/**
+ * Defaults that differ by runtime (the table above is the `process` runtime's). The compose
+ * runtime drives the production nginx (nginx/nginx.conf in the nginx-lb container, published on
+ * port 80 where the health routes answer over plain HTTP).
+ */
+export const RUNTIME_DEFAULTS: Record<string, Partial<Record<OptionName, string>>> = {
+  compose: { 'nginx-url': 'http://127.0.0.1', 'nginx-conf': 'nginx/nginx.conf' },
+};
+
+function num(name: string, raw: string, min: number, max: number, integer: boolean): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new DeployError(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`, EXIT.usage);
+  }
+  return n;
+}
+
+export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
+  const runtime = flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def;
+  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime]?.[name] ?? OPTIONS[name].def;
+  const path = (name: OptionName) => resolve(root, get(name));
+  const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);
+  const port = (name: OptionName) => num(name, get(name), 1, 65535, true);
+  const url = get('nginx-url').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+$/.test(url)) throw new DeployError('--nginx-url must look like http://127.0.0.1:8080 (scheme, host, optional port, no path)', EXIT.usage);
+  const ports = { blue: port('blue-port'), green: port('green-port') };
+  if (ports.blue === ports.green) throw new DeployError('--blue-port and --green-port must differ', EXIT.usage);
+  const envFile = path('env-file');
+  const explicitEnvFile = flags['env-file'] !== undefined || env.DEPLOY_ENV_FILE !== undefined;
+  if (explicitEnvFile && !existsSync(envFile)) throw new DeployError(`environment file ${envFile} does not exist`, EXIT.usage);
+  const cfg: DeployConfig = {
+    root,
+    stateDir: path('state-dir'),
+    runtime: get('runtime'),
+    ports,
+    nginxUrl: url,
+    nginxBin: get('nginx-bin'),
+    nginxConf: path('nginx-conf'),
+    nginxPrefix: path('nginx-prefix'),
+    upstreamTemplate: path('upstream-template'),
+    releasesDir: path('releases-dir'),
+    latestDir: join(root, '.next', 'standalone'),
+    envFile: existsSync(envFile) ? envFile : undefined,
+    gateIntervalMs: secs('gate-interval', 0.05),
+    gateTimeoutMs: secs('gate-timeout', 0.1),
+    probeTimeoutMs: secs('probe-timeout', 0.05, 120),
+    monitorMs: secs('monitor'),
+    monitorIntervalMs: secs('monitor-interval', 0.05),
+    monitorFailures: num('monitor-failures', get('monitor-failures'), 1, 100, true),
+    confirmTimeoutMs: secs('confirm-timeout', 0.1),
+    drainTimeoutMs: secs('drain-timeout'),
+    stopGraceMs: secs('stop-grace'),
+    lockWaitMs: secs('wait'),
+    allowDegraded: false,
+  };
+  return cfg;
+}

@@ -1,0 +1,199 @@
+// Unit tests of the deploy CLI's pure parts and file-level steps (lock, state/history, rendering,
+// diff, health judgement, config, argument parsing). The real nginx / app / load paths are in
+// tests/integration/deploy-*.test.ts.
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from './cli.ts';
+import { resolveConfig } from './config.ts';
+import { judgeHealth } from './health-gate.ts';
+import type { ProbeResult } from './http-probe.ts';
+import { acquireLock, readLock } from './lock.ts';
+import { judgeThroughNginx } from './monitor.ts';
+import { atomicWrite } from './atomic-file.ts';
+import { lineDiff, renderUpstream } from './nginx-switch.ts';
+import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from './state.ts';
+import { DeployError, EXIT, silentLogger, type Logger } from './types.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'uh-deploy-unit-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const probe = (status: number | null, body: unknown = {}, headers: Record<string, string> = {}): ProbeResult => ({
+  url: 'http://x', status, headers, body: typeof body === 'string' ? body : JSON.stringify(body), ms: 1, at: 'now', error: status === null ? 'ECONNREFUSED' : undefined,
+});
+
+function capture(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+}
+
+describe('lock', () => {
+  it('is exclusive: a second acquire fails with EXIT.locked naming the holder; release frees it', async () => {
+    const a = await acquireLock(dir, 'deploy green', silentLogger);
+    expect(readLock(dir)).toMatchObject({ pid: process.pid, host: hostname(), command: 'deploy green' });
+    const err = await acquireLock(dir, 'deploy blue', silentLogger).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).exitCode).toBe(EXIT.locked);
+    expect((err as DeployError).message).toMatch(new RegExp(`pid ${process.pid} on ${hostname()}.*"deploy green"`));
+    a.release();
+    expect(readLock(dir)).toBeNull();
+    const b = await acquireLock(dir, 'deploy blue', silentLogger);
+    b.release();
+  });
+
+  it('breaks a lock whose pid is dead, with a warning', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: dead, host: hostname(), startedAt: 'then', command: 'old' }));
+    const log = capture();
+    const l = await acquireLock(dir, 'new', log);
+    expect(log.lines.join('\n')).toMatch(new RegExp(`warn breaking a stale deploy lock: pid ${dead}`));
+    expect(readLock(dir)?.pid).toBe(process.pid);
+    l.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a live pid that is not the process which took the lock (pid reused) is stale too', async () => {
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, procStart: '1', host: hostname(), startedAt: 'then', command: 'old' }));
+    const log = capture();
+    const l = await acquireLock(dir, 'new', log);
+    expect(log.lines.join('\n')).toMatch(/breaking a stale deploy lock/);
+    l.release();
+  });
+
+  it('does not break a lock from another host, and waits for a live one with waitMs', async () => {
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'other-host', startedAt: 'then', command: 'x' }));
+    await expect(acquireLock(dir, 'new', silentLogger)).rejects.toMatchObject({ exitCode: EXIT.locked });
+    const first = await acquireLock(join(dir, 'b'), 'first', silentLogger);
+    setTimeout(() => first.release(), 300);
+    const second = await acquireLock(join(dir, 'b'), 'second', silentLogger, { waitMs: 5000 });
+    expect(readLock(join(dir, 'b'))?.command).toBe('second');
+    second.release();
+  });
+
+  it('release never removes a lock someone else holds', async () => {
+    const l = await acquireLock(dir, 'mine', silentLogger);
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 999999, host: 'h', startedAt: 'x', command: 'theirs' }));
+    l.release();
+    expect(readLock(dir)?.command).toBe('theirs');
+  });
+});
+
+describe('state and history', () => {
+  it('state round-trips through an atomic write; a missing file is the empty state; a corrupt one is refused', () => {
+    expect(readState(dir)).toMatchObject({ active: null, previous: null, slots: {} });
+    writeState(dir, { active: 'green', previous: 'blue', slots: { green: { version: 'v2', deployedAt: 't' } }, updatedAt: null });
+    expect(readState(dir)).toMatchObject({ active: 'green', previous: 'blue', slots: { green: { version: 'v2' } } });
+    expect(readdirSync(dir)).toEqual(['state.json']);
+    writeFileSync(join(dir, 'state.json'), '{"active":"purple"}');
+    expect(() => readState(dir)).toThrow(/not valid deploy state/);
+  });
+
+  it('history is append-only JSONL; a torn last line is skipped', () => {
+    const rec = (id: string) => ({ id, outcome: 'success', phases: [] }) as unknown as HistoryRecord;
+    appendHistory(dir, rec('a'));
+    appendHistory(dir, rec('b'));
+    appendFileSync(join(dir, 'history.jsonl'), '{"id":"c","outc');
+    expect(readHistory(dir).map((r) => r.id)).toEqual(['a', 'b']);
+    expect(readHistory(dir, 1).map((r) => r.id)).toEqual(['b']);
+    expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')).toHaveLength(3);
+  });
+});
+
+describe('upstream rendering', () => {
+  it('renders the template and leaves unknown placeholders alone', () => {
+    const out = renderUpstream('# {{slot}} {{version}}\nserver {{address}} max_fails=0; {{nope}}\n', { slot: 'green', address: 'unite-hub-green:3000', version: 'v1.2.3', time: 't' });
+    expect(out).toBe('# green v1.2.3\nserver unite-hub-green:3000 max_fails=0; {{nope}}\n');
+  });
+
+  it('the committed template renders a line nginx accepts in an upstream block', () => {
+    const tpl = readFileSync(new URL('../../nginx/upstream/active.conf.template', import.meta.url), 'utf8');
+    const out = renderUpstream(tpl, { slot: 'blue', address: '127.0.0.1:3008', version: 'v1', time: 't' });
+    expect(out.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
+  });
+
+  it('atomicWrite replaces the file by rename (new inode) and leaves no temp file', () => {
+    const f = join(dir, 'upstream', 'active.conf');
+    atomicWrite(f, 'one\n');
+    const ino = statSync(f).ino;
+    atomicWrite(f, 'two\n');
+    expect(readFileSync(f, 'utf8')).toBe('two\n');
+    expect(statSync(f).ino).not.toBe(ino);
+    expect(readdirSync(join(dir, 'upstream'))).toEqual(['active.conf']);
+  });
+
+  it('lineDiff shows removed and added lines', () => {
+    const d = lineDiff('# x\nserver a;\n', '# x\nserver b;\n', 'active.conf');
+    expect(d.split('\n')).toEqual(['--- active.conf (live)', '+++ active.conf (after switch)', '  # x', '- server a;', '+ server b;', '  ']);
+  });
+});
+
+describe('health judgement', () => {
+  const expectOk = { slot: 'green' as const, version: 'v2', allowDegraded: false };
+  it('gate: 200 with the right version and slot passes; 206 only with allowDegraded; 503 and no answer keep waiting', () => {
+    expect(judgeHealth(probe(200, { version: 'v2', slot: 'green' }), expectOk)).toEqual({ pass: true });
+    expect(judgeHealth(probe(206, { version: 'v2', slot: 'green' }), expectOk)).toMatchObject({ pass: false, final: false, reason: expect.stringMatching(/allow-degraded/) });
+    expect(judgeHealth(probe(206, { version: 'v2', slot: 'green' }), { ...expectOk, allowDegraded: true })).toEqual({ pass: true });
+    expect(judgeHealth(probe(503, {}), expectOk)).toMatchObject({ pass: false, final: false });
+    expect(judgeHealth(probe(null), expectOk)).toMatchObject({ pass: false, final: false, reason: 'no answer (ECONNREFUSED)' });
+  });
+  it('gate: a healthy answer from the wrong version or slot fails at once (a stale or foreign server)', () => {
+    expect(judgeHealth(probe(200, { version: 'v1', slot: 'green' }), expectOk)).toMatchObject({ pass: false, final: true, reason: 'reports version v1, expected v2' });
+    expect(judgeHealth(probe(200, { version: 'v2', slot: 'blue' }), expectOk)).toMatchObject({ pass: false, final: true });
+    expect(judgeHealth(probe(200, 'not json'), expectOk)).toMatchObject({ pass: false, final: true });
+  });
+  it('monitor: must be 200 AND served by the new slot and version', () => {
+    const h = { 'x-deployment-slot': 'green', 'x-app-version': 'v2' };
+    expect(judgeThroughNginx(probe(200, {}, h), expectOk)).toBeNull();
+    expect(judgeThroughNginx(probe(502, {}, {}), expectOk)).toBe('HTTP 502 through nginx');
+    expect(judgeThroughNginx(probe(200, {}, { ...h, 'x-deployment-slot': 'blue' }), expectOk)).toMatch(/served by slot=blue/);
+    expect(judgeThroughNginx(probe(null), expectOk)).toMatch(/no answer/);
+  });
+});
+
+describe('config', () => {
+  it('defaults follow the guide: ports 3008/3009, gate every 5 s up to 60 s, monitor 30 s, drain 30 s', () => {
+    const c = resolveConfig({}, {}, dir);
+    expect(c).toMatchObject({ ports: { blue: 3008, green: 3009 }, gateIntervalMs: 5000, gateTimeoutMs: 60_000, probeTimeoutMs: 5000, monitorMs: 30_000, drainTimeoutMs: 30_000, stateDir: join(dir, '.deploy'), runtime: 'process' });
+  });
+  it('flag beats env beats default; bad values are usage errors', () => {
+    expect(resolveConfig({ 'gate-interval': '0.5' }, { DEPLOY_GATE_INTERVAL: '2', DEPLOY_MONITOR: '3' }, dir)).toMatchObject({ gateIntervalMs: 500, monitorMs: 3000 });
+    expect(() => resolveConfig({ 'blue-port': '70000' }, {}, dir)).toThrow(/--blue-port/);
+    expect(() => resolveConfig({ 'green-port': '3008' }, {}, dir)).toThrow(/must differ/);
+    expect(() => resolveConfig({ 'nginx-url': 'http://x/path' }, {}, dir)).toThrow(/--nginx-url/);
+    expect(() => resolveConfig({ 'env-file': 'missing.env' }, {}, dir)).toThrow(/does not exist/);
+  });
+});
+
+describe('cli arguments', () => {
+  const io = () => ({ log: capture(), print: () => undefined, env: { DEPLOY_STATE_DIR: dir } });
+  it.each([[['purple']], [['blue', 'green']], [['--rollback', 'green']], [['--bogus']], [['status', '--force']], [['blue', '--json']], [['blue', '--version']], [['blue', '--monitor', 'soon']]])('%j is a usage error (exit 2)', async (args) => {
+    expect(await main(args, io())).toBe(EXIT.usage);
+  });
+  it('--help exits 0; --rollback with nothing deployed is refused (exit 5)', async () => {
+    expect(await main(['--help'], io())).toBe(EXIT.ok);
+    const o = io();
+    expect(await main(['--rollback'], o)).toBe(EXIT.refused);
+    expect(o.log.lines.join('\n')).toMatch(/nothing to roll back/);
+  });
+});
+
+describe('scripts/deploy-blue-green.sh', () => {
+  const wrapper = new URL('../deploy-blue-green.sh', import.meta.url).pathname;
+  it('refuses to run on Node < 24 with one line and exit 2', () => {
+    // A stand-in `node` first on PATH that claims to be Node 22 (the wrapper only asks it for its major version).
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 22;; --version) echo v22.0.0;; esac\n', { mode: 0o755 });
+    const r = spawnSync(wrapper, ['status'], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('deploy-blue-green: Node >= 24 is required (found v22.0.0); run ./scripts/setup.sh');
+  });
+  it('hands every argument to the CLI (usage error -> exit 2 from the CLI itself)', () => {
+    const r = spawnSync(wrapper, ['purple'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown slot or command "purple"/);
+  });
+});

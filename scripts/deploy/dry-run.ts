@@ -1,0 +1,46 @@
+// --dry-run: the same decisions as a real deploy (target, version, refusals), then every step with
+// the exact commands and the upstream diff. Starts, writes and reloads nothing (not even the lock).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { planDeploy, type DeployContext, type DeployRequest } from './deploy.ts';
+import { readLock } from './lock.ts';
+import { lineDiff, readTemplate, renderUpstream } from './nginx-switch.ts';
+import { readState } from './state.ts';
+
+const s = (ms: number) => `${ms / 1000} s`;
+
+export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (line: string) => void = console.log): Promise<void> {
+  const { config: cfg, runtime, nginx } = ctx;
+  const plan = await planDeploy(ctx, req);
+  const { from, target, resolved } = plan;
+  const state = readState(cfg.stateDir);
+  const holder = readLock(cfg.stateDir);
+  print(`DRY RUN (${runtime.name} runtime, ${nginx.name}): nothing is started, written or reloaded.`);
+  print(`live slot: ${from ?? '(none recorded)'}${from ? ` version ${state.slots[from]?.version ?? '?'}` : ''} (from ${join(cfg.stateDir, 'state.json')})`);
+  print(`${req.rollback ? 'rollback' : 'deploy'}: ${target} <- version ${resolved.version} (${resolved.source})`);
+  let n = 0;
+  const step = (text: string) => print(`${++n}. ${text}`);
+  step(`take the lock ${join(cfg.stateDir, 'lock')}${holder ? ` -- currently HELD by pid ${holder.pid} on ${holder.host} since ${holder.startedAt}` : ' (free)'}`);
+  if (plan.reuse) step(`${target} already runs ${resolved.version}: no start`);
+  else {
+    step(`start ${target}:`);
+    for (const c of runtime.describeStart(target, resolved)) print(`     ${c}`);
+  }
+  if (req.skipTests) step('health gate SKIPPED (--skip-tests)');
+  else step(`health gate: GET ${target}'s /api/health/system every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
+  const current = existsSync(nginx.upstreamFile) ? readFileSync(nginx.upstreamFile, 'utf8') : '';
+  const next = renderUpstream(readTemplate(nginx), { slot: target, address: nginx.upstreamAddress(target), version: resolved.version, time: '<deploy time>' });
+  step(`switch: write ${nginx.upstreamFile} (temp file in the same directory, then rename), then`);
+  print(`     ${nginx.describeTest()}`);
+  print(`     ${nginx.describeReload()}`);
+  print(`     confirm: GET ${cfg.nginxUrl}/api/health/live until x-deployment-slot: ${target}, x-app-version: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on any failure put the old file back (and reload)`);
+  print('   upstream diff:');
+  for (const l of lineDiff(current, next, nginx.upstreamFile).split('\n')) print(`     ${l}`);
+  if (cfg.monitorMs > 0) step(`monitor: GET ${cfg.nginxUrl}/api/health/system every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);
+  else step('monitor: off (--monitor 0)');
+  if (from && from !== target) {
+    step(`drain: wait up to ${s(cfg.drainTimeoutMs)} for nginx's old workers to finish, then stop ${from}:`);
+    for (const c of runtime.describeStop(from, cfg.stopGraceMs)) print(`     ${c}`);
+  } else step('drain: no other slot to stop');
+  step(`append to ${join(cfg.stateDir, 'history.jsonl')}, update state.json, release the lock`);
+}

@@ -1,0 +1,78 @@
+// Health gate: before any traffic moves, poll the new slot's /api/health/system directly (every
+// intervalMs, up to timeoutMs, each probe bounded by probeTimeoutMs). Pass = HTTP 200 (206
+// "degraded" only with allowDegraded) AND the body reports the expected version and slot, so a
+// stale process or a foreign server on the port can never pass for the new release.
+import { describeProbe, type ProbeResult } from './http-probe.ts';
+import type { Runtime } from './runtime.ts';
+import { sleep, type Logger, type Slot } from './types.ts';
+
+export interface GateOptions {
+  runtime: Runtime;
+  slot: Slot;
+  version: string;
+  intervalMs: number;
+  timeoutMs: number;
+  probeTimeoutMs: number;
+  allowDegraded: boolean;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+export interface GateResult {
+  ok: boolean;
+  ms: number;
+  probes: ProbeResult[];
+  reason?: string;
+}
+
+export type Verdict = { pass: true } | { pass: false; final: boolean; reason: string };
+
+/** Judges one probe of /api/health/system. `final` = waiting longer cannot change the answer. */
+export function judgeHealth(p: ProbeResult, expect: { slot: Slot; version: string; allowDegraded: boolean }): Verdict {
+  if (p.status === null) return { pass: false, final: false, reason: `no answer (${p.error})` };
+  const okStatus = p.status === 200 || (expect.allowDegraded && p.status === 206);
+  if (!okStatus) {
+    const hint = p.status === 206 ? ' (degraded; pass --allow-degraded to accept 206)' : '';
+    return { pass: false, final: false, reason: `HTTP ${p.status}${hint}` };
+  }
+  let body: { version?: unknown; slot?: unknown };
+  try {
+    body = JSON.parse(p.body) as typeof body;
+  } catch {
+    return { pass: false, final: true, reason: `HTTP ${p.status} but the body is not the health JSON` };
+  }
+  if (body.version !== expect.version) return { pass: false, final: true, reason: `reports version ${String(body.version)}, expected ${expect.version}` };
+  if (body.slot !== expect.slot) return { pass: false, final: true, reason: `reports slot ${String(body.slot)}, expected ${expect.slot}` };
+  return { pass: true };
+}
+
+export async function healthGate(o: GateOptions): Promise<GateResult> {
+  const started = performance.now();
+  const probes: ProbeResult[] = [];
+  let reason = 'no probe ran';
+  for (let attempt = 1; ; attempt++) {
+    const t = performance.now();
+    const p = await o.runtime.probe(o.slot, '/api/health/system', o.probeTimeoutMs, o.signal);
+    probes.push(p);
+    const v = judgeHealth(p, o);
+    if (v.pass) {
+      o.log.info(`health gate passed on probe ${attempt}: ${describeProbe(p)}`);
+      return { ok: true, ms: Math.round(performance.now() - started), probes };
+    }
+    reason = v.reason;
+    o.log.info(`health probe ${attempt}: ${reason}`);
+    if (v.final) break;
+    const info = await o.runtime.inspect(o.slot);
+    if (!info.running) {
+      reason = `the ${o.slot} slot is no longer running (${reason})`;
+      break;
+    }
+    const elapsed = performance.now() - started;
+    if (elapsed + o.intervalMs > o.timeoutMs) {
+      reason = `not healthy within ${o.timeoutMs} ms (${reason})`;
+      break;
+    }
+    await sleep(Math.max(0, o.intervalMs - (performance.now() - t)), o.signal);
+  }
+  return { ok: false, ms: Math.round(performance.now() - started), probes, reason };
+}

@@ -1,0 +1,48 @@
+// The Runtime interface: how the deploy CLI starts, stops and inspects a slot. The CLI never
+// touches processes or containers directly, only through this interface, so a second runtime
+// plugs in without changing any step:
+//   - runtimes/process.ts (this repo): the standalone build started detached on the slot's port.
+//   - a docker-compose runtime (`docker compose up -d unite-hub-<slot>` with the image tag as the
+//     version, `docker compose stop -t <grace>`, `docker compose ps`/`inspect` to inspect, `docker
+//     compose logs --tail` for the log tail, probes via `docker compose exec -T unite-hub-<slot>`
+//     because app ports are not published) implements the same methods; select it in wiring.ts.
+import type { ProbeResult } from './http-probe.ts';
+import type { Slot } from './types.ts';
+
+/** What `--version` resolved to. `version` is what gets recorded and what the app must report. */
+export interface ResolvedVersion {
+  version: string;
+  /** Human description of what runs: a release directory, an image reference, ... */
+  source: string;
+}
+
+export interface SlotInfo {
+  slot: Slot;
+  running: boolean;
+  pid?: number;
+  version?: string;
+  startedAt?: string;
+  /** Free-form extra detail for `status` (port, container id, ...). */
+  detail?: string;
+}
+
+export interface Runtime {
+  readonly name: string;
+  /**
+   * Turns `--version` (undefined = the default, "latest") into a concrete version and checks it
+   * exists (release directory / image). Throws DeployError(EXIT.refused) when it does not.
+   */
+  resolveVersion(requested: string | undefined): Promise<ResolvedVersion>;
+  /** Starts the slot with that version (stopping a stale instance of the same slot first). Returns once launched, not once healthy. */
+  start(slot: Slot, version: ResolvedVersion): Promise<SlotInfo>;
+  /** Graceful stop: SIGTERM (the app flips readiness and drains), SIGKILL after graceMs. No-op when not running. */
+  stop(slot: Slot, graceMs: number): Promise<void>;
+  inspect(slot: Slot): Promise<SlotInfo>;
+  /** GET `path` on the slot directly (not through nginx), bounded by timeoutMs. Used by the health gate. */
+  probe(slot: Slot, path: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult>;
+  /** Last lines of the slot's output, printed when the gate fails. */
+  logTail(slot: Slot, lines: number): Promise<string>;
+  /** The exact commands start/stop would run, for --dry-run. */
+  describeStart(slot: Slot, version: ResolvedVersion): string[];
+  describeStop(slot: Slot, graceMs: number): string[];
+}

@@ -1,0 +1,226 @@
+// The `process` runtime: each slot is the Next standalone server started detached (own session,
+// so Ctrl-C on the deploy never reaches it) on the slot's loopback port, with APP_VERSION and
+// DEPLOYMENT_SLOT set, a metadata/pid file and a log file in the state directory.
+//
+// Versions = release directories: `--version v1.2.3` runs RELEASES_DIR/v1.2.3/server.js (a copy of
+// .next/standalone with .next/static and public, as `npm run build` leaves it). No --version, or
+// `latest`, runs the repository's own .next/standalone; its recorded version is
+// "<package.json version>+<BUILD_ID>" so history and rollback name exactly one build.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { httpGet, type ProbeResult } from '../http-probe.ts';
+import { atomicWrite } from '../atomic-file.ts';
+import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
+import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
+
+export interface ProcessRuntimeOptions {
+  stateDir: string;
+  ports: Record<Slot, number>;
+  releasesDir: string;
+  /** The build `latest` means (default: <repo>/.next/standalone). */
+  latestDir: string;
+  /** dotenv-style file with the app's environment (.env.production by default); optional. */
+  envFile?: string;
+  host?: string;
+  nodeBin?: string;
+}
+
+interface Meta {
+  pid: number;
+  /** /proc/<pid>/stat start time: a recycled pid is never mistaken for our server. */
+  procStart: string;
+  version: string;
+  dir: string;
+  port: number;
+  startedAt: string;
+}
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+function procStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function portAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createConnection({ host, port });
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      res(false);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process';
+  private readonly o: Required<Omit<ProcessRuntimeOptions, 'envFile'>> & { envFile?: string };
+
+  constructor(opts: ProcessRuntimeOptions) {
+    this.o = { host: '127.0.0.1', nodeBin: process.execPath, ...opts, stateDir: resolve(opts.stateDir), releasesDir: resolve(opts.releasesDir), latestDir: resolve(opts.latestDir) };
+  }
+
+  private metaFile(slot: Slot) {
+    return join(this.o.stateDir, 'slots', `${slot}.json`);
+  }
+  logFile(slot: Slot) {
+    return join(this.o.stateDir, 'logs', `${slot}.log`);
+  }
+
+  private readMeta(slot: Slot): Meta | null {
+    try {
+      return JSON.parse(readFileSync(this.metaFile(slot), 'utf8')) as Meta;
+    } catch {
+      return null;
+    }
+  }
+
+  async resolveVersion(requested: string | undefined): Promise<ResolvedVersion> {
+    if (requested === undefined || requested === 'latest') {
+      const releaseLatest = join(this.o.releasesDir, 'latest');
+      const dir = existsSync(join(releaseLatest, 'server.js')) ? releaseLatest : this.o.latestDir;
+      if (!existsSync(join(dir, 'server.js'))) throw new DeployError(`no build to deploy: ${join(dir, 'server.js')} is missing (run npm run build, or pass --version with a release under ${this.o.releasesDir})`, EXIT.refused);
+      let pkgVersion = '0.0.0';
+      let buildId = 'unknown';
+      try {
+        pkgVersion = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? pkgVersion;
+      } catch {
+        /* keep the default */
+      }
+      try {
+        buildId = readFileSync(join(dir, '.next', 'BUILD_ID'), 'utf8').trim();
+      } catch {
+        /* keep the default */
+      }
+      return { version: `${pkgVersion}+${buildId}`, source: dir };
+    }
+    if (!VERSION_RE.test(requested)) throw new DeployError(`invalid --version "${requested}": letters, digits and . _ + - only`, EXIT.refused);
+    const dir = join(this.o.releasesDir, requested);
+    if (!existsSync(join(dir, 'server.js'))) {
+      // A version recorded from a `latest` deploy ("1.0.0+<BUILD_ID>") names the current build.
+      const latest = await this.resolveVersion(undefined).catch(() => null);
+      if (latest && latest.version === requested) return latest;
+    }
+    if (!existsSync(join(dir, 'server.js'))) throw new DeployError(`version ${requested} not found: ${join(dir, 'server.js')} does not exist`, EXIT.refused);
+    return { version: requested, source: dir };
+  }
+
+  private env(slot: Slot, version: string): NodeJS.ProcessEnv {
+    let fromFile: Record<string, string> = {};
+    if (this.o.envFile) {
+      try {
+        fromFile = parseEnv(readFileSync(this.o.envFile, 'utf8')) as Record<string, string>;
+      } catch {
+        throw new DeployError(`cannot read the environment file ${this.o.envFile}`, EXIT.refused);
+      }
+    }
+    const env: Record<string, string> = { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...fromFile };
+    for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] && !(k in env)) env[k] = process.env[k]!;
+    // Slot identity always wins over the env file.
+    Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, APP_VERSION: version, DEPLOYMENT_SLOT: slot });
+    return env as NodeJS.ProcessEnv;
+  }
+
+  async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
+    await this.stop(slot, 30_000); // a leftover of an earlier run on the standby slot
+    const port = this.o.ports[slot];
+    if (await portAnswers(this.o.host, port)) throw new DeployError(`port ${port} for the ${slot} slot is already in use by another process`, EXIT.failed);
+    const env = this.env(slot, v.version);
+    mkdirSync(join(this.o.stateDir, 'logs'), { recursive: true });
+    mkdirSync(join(this.o.stateDir, 'slots'), { recursive: true });
+    const fd = openSync(this.logFile(slot), 'a');
+    writeSync(fd, `\n=== ${new Date().toISOString()} deploy: starting ${slot} version ${v.version} from ${v.source} on ${this.o.host}:${port}\n`);
+    try {
+      const child = spawn(this.o.nodeBin, [join(v.source, 'server.js')], { cwd: v.source, env, detached: true, stdio: ['ignore', fd, fd] });
+      const pid = child.pid;
+      if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
+      child.unref();
+      const meta: Meta = { pid, procStart: procStart(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
+      atomicWrite(this.metaFile(slot), `${JSON.stringify(meta)}\n`);
+      return { slot, running: true, pid, version: v.version, startedAt: meta.startedAt, detail: `port ${port}` };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async inspect(slot: Slot): Promise<SlotInfo> {
+    const m = this.readMeta(slot);
+    if (!m) return { slot, running: false };
+    const running = procStart(m.pid) === m.procStart && m.procStart !== '';
+    return { slot, running, pid: running ? m.pid : undefined, version: m.version, startedAt: m.startedAt, detail: `port ${m.port}, ${m.dir}` };
+  }
+
+  async stop(slot: Slot, graceMs: number): Promise<void> {
+    const m = this.readMeta(slot);
+    if (!m) return;
+    const alive = () => procStart(m.pid) === m.procStart && m.procStart !== '';
+    if (alive()) {
+      try {
+        process.kill(m.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const deadline = performance.now() + graceMs;
+      while (alive() && performance.now() < deadline) await sleep(50);
+      if (alive()) {
+        try {
+          process.kill(-m.pid, 'SIGKILL'); // its whole process group (it leads its own session)
+        } catch {
+          try {
+            process.kill(m.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+        while (alive()) await sleep(20);
+      }
+    }
+    rmSync(this.metaFile(slot), { force: true });
+  }
+
+  probe(slot: Slot, path: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+    return httpGet(`http://${this.o.host}:${this.o.ports[slot]}${path}`, timeoutMs, signal);
+  }
+
+  async logTail(slot: Slot, lines: number): Promise<string> {
+    const file = this.logFile(slot);
+    if (!existsSync(file)) return '(no log file)';
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  describeStart(slot: Slot, v: ResolvedVersion): string[] {
+    const port = this.o.ports[slot];
+    return [
+      `stop any leftover ${slot} process recorded in ${this.metaFile(slot)}`,
+      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} APP_VERSION=${v.version} DEPLOYMENT_SLOT=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
+    ];
+  }
+
+  describeStop(slot: Slot, graceMs: number): string[] {
+    const m = this.readMeta(slot);
+    const pid = m ? String(m.pid) : `<pid of ${slot}>`;
+    return [`kill -TERM ${pid}; after ${graceMs} ms if still running: kill -KILL -${pid}   (${slot} slot)`];
+  }
+}

@@ -1,0 +1,58 @@
+// `status`: which slot is live (from state.json), what each slot runs and whether it is healthy
+// (probed directly, short timeout), which slot nginx actually answers from, the lock, recent deploys.
+import { join } from 'node:path';
+import type { DeployContext } from './deploy.ts';
+import { httpGet } from './http-probe.ts';
+import { readLock } from './lock.ts';
+import { readHistory, readState } from './state.ts';
+import { SLOTS } from './types.ts';
+
+export interface StatusReport {
+  active: string | null;
+  previous: string | null;
+  slots: { slot: string; recordedVersion: string | null; running: boolean; pid: number | null; version: string | null; health: string; detail: string | null }[];
+  nginx: { running: boolean; servedBy: string | null; version: string | null; status: number | null; error?: string };
+  lock: ReturnType<typeof readLock>;
+  recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
+}
+
+export async function collectStatus(ctx: DeployContext, recent = 5): Promise<StatusReport> {
+  const { config: cfg, runtime, nginx } = ctx;
+  const state = readState(cfg.stateDir);
+  const timeout = Math.min(cfg.probeTimeoutMs, 2000);
+  const slots = await Promise.all(
+    SLOTS.map(async (slot) => {
+      const info = await runtime.inspect(slot);
+      let health = 'not running';
+      if (info.running) {
+        const p = await runtime.probe(slot, '/api/health/system', timeout);
+        health = p.status === null ? `no answer (${p.error})` : `HTTP ${p.status}${p.status === 200 ? ' healthy' : p.status === 206 ? ' degraded' : p.status === 503 ? ' unhealthy' : ''}`;
+      }
+      return { slot, recordedVersion: state.slots[slot]?.version ?? null, running: info.running, pid: info.pid ?? null, version: info.version ?? null, health, detail: info.detail ?? null };
+    }),
+  );
+  const through = await httpGet(`${cfg.nginxUrl}/api/health/live`, timeout);
+  return {
+    active: state.active,
+    previous: state.previous,
+    slots,
+    nginx: { running: await nginx.isRunning(), servedBy: through.headers['x-deployment-slot'] ?? null, version: through.headers['x-app-version'] ?? null, status: through.status, error: through.error },
+    lock: readLock(cfg.stateDir),
+    recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
+  };
+}
+
+export function formatStatus(r: StatusReport, stateDir: string): string {
+  const lines = [`live slot: ${r.active ?? '(none recorded)'}   previous: ${r.previous ?? '-'}   (state: ${join(stateDir, 'state.json')})`];
+  for (const s of r.slots) {
+    lines.push(`  ${s.slot.padEnd(5)} ${s.slot === r.active ? 'LIVE   ' : 'standby'} ${s.running ? `running pid ${s.pid}` : 'stopped'}  version ${s.version ?? s.recordedVersion ?? '-'}  health: ${s.health}${s.detail ? `  (${s.detail})` : ''}`);
+  }
+  const served = r.nginx.status === null ? `no answer (${r.nginx.error})` : `HTTP ${r.nginx.status} from ${r.nginx.servedBy ?? '?'} ${r.nginx.version ?? ''}`;
+  lines.push(`nginx: ${r.nginx.running ? 'running' : 'NOT running'}; through nginx: ${served}`);
+  if (r.nginx.servedBy && r.active && r.nginx.servedBy !== r.active) lines.push(`  WARNING: nginx answers from ${r.nginx.servedBy} but the recorded live slot is ${r.active}`);
+  lines.push(`lock: ${r.lock ? `held by pid ${r.lock.pid} on ${r.lock.host} since ${r.lock.startedAt} ("${r.lock.command}")` : 'free'}`);
+  lines.push('recent deploys:');
+  if (r.recent.length === 0) lines.push('  (none)');
+  for (const d of r.recent) lines.push(`  ${d.startedAt}  ${d.kind.padEnd(8)} ${String(d.target ?? '-').padEnd(5)} ${String(d.version ?? '-').padEnd(20)} ${d.outcome.padEnd(11)} ${(d.totalMs / 1000).toFixed(1)} s  by ${d.user}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,185 @@
+// Blue/green deploys for real, under continuous load through nginx: real nginx (own prefix, free
+// port), the real production build started twice as blue and green (releases v1..v3 are the same
+// build; each reports its release name as its version), real Postgres and Redis, the Anthropic
+// stand-in. The deploy CLI runs as a separate process, exactly as an operator runs it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDeployStack, WRAPPER, type DeployStack } from '../support/deploy-stack.ts';
+import { servedBy, startLoad, type LoadStats } from '../support/http-load.ts';
+import { isAlive, waitFor } from '../support/proc.ts';
+import type { HistoryRecord } from '../../scripts/deploy/state.ts';
+import { httpGet } from '../../scripts/deploy/http-probe.ts';
+
+let stack: DeployStack;
+
+const history = (): HistoryRecord[] =>
+  readFileSync(join(stack.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HistoryRecord);
+const state = () => JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { active: string; previous: string | null; slots: Record<string, { version: string }> };
+
+const CONNECTIONS = 32;
+
+/**
+ * Runs `step` under two bounded loads through nginx at once: 120 req/s on keep-alive connections
+ * (browser-like) and 40 req/s on a new connection per request with no retry of any kind. Together
+ * >= 100 req/s (160 targeted).
+ */
+async function underLoad(step: () => Promise<void>): Promise<LoadStats & { fresh: LoadStats }> {
+  const paths = ['/api/health/live', '/'];
+  const l = startLoad({ url: stack.nginxUrl, paths, rate: 120, concurrency: CONNECTIONS, maxRequests: 15_000, maxDurationMs: 90_000 });
+  const f = startLoad({ url: stack.nginxUrl, paths, rate: 40, concurrency: 8, maxRequests: 5_000, maxDurationMs: 90_000, keepAlive: false });
+  try {
+    await l.waitForResponses(150); // traffic is flowing before the deploy starts ...
+    await step();
+    await l.waitForResponses(150); // ... and keeps flowing after it
+  } finally {
+    await Promise.all([l.stop(), f.stop()]);
+  }
+  return { ...l.stats(), fresh: f.stats() };
+}
+
+/**
+ * 0 failed / non-2xx. A reload can only reset requests racing the close of an idle keep-alive
+ * connection of an exiting nginx worker (retried once, as browsers do; see http-load.ts): at most
+ * one per client connection per reload, and none when nothing was reloaded. The fresh-connection
+ * load gets no retry at all and must be perfect.
+ */
+function expectNoFailures(s: LoadStats & { fresh: LoadStats }, reloads: number) {
+  const f = s.fresh;
+  console.log(`load: keep-alive sent ${s.sent} (${s.ratePerSec} req/s, stale keep-alive retries ${s.staleKeepAliveRetries}), new-connection sent ${f.sent} (${f.ratePerSec} req/s); served by ${JSON.stringify(servedBy(s.samples))}`);
+  expect(s.staleKeepAliveRetries).toBeLessThanOrEqual(CONNECTIONS * reloads);
+  for (const x of [s, f]) {
+    expect(x.errorKinds, 'transport errors').toEqual({});
+    expect(x.statuses, 'every response is a 200').toEqual({ 200: x.completed });
+    expect(x.completed).toBe(x.sent);
+  }
+  expect(f.staleKeepAliveRetries).toBe(0);
+  expect(s.ratePerSec + f.ratePerSec, 'the load really was >= 100 req/s').toBeGreaterThanOrEqual(100);
+}
+
+const last = (s: LoadStats, n: number) => servedBy(s.samples.slice(-n));
+const first = (s: LoadStats, n: number) => servedBy(s.samples.slice(0, n));
+
+beforeAll(async () => {
+  stack = await startDeployStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('blue/green deploy under load', () => {
+  it('first deploy (through scripts/deploy-blue-green.sh): blue v1; the CLI starts nginx and routes to blue', async () => {
+    const r = await stack.cli(['blue', '--version', 'v1'], { bin: WRAPPER });
+    expect(r.code, r.output).toBe(0);
+    expect(state().active).toBe('blue');
+    expect(stack.nginxMasterPid()).not.toBeNull();
+    const res = await fetch(`${stack.nginxUrl}/api/health/system`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-deployment-slot')).toBe('blue');
+    expect(await res.json()).toMatchObject({ version: 'v1', slot: 'blue' });
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toContain(`server 127.0.0.1:${stack.ports.blue} `);
+  });
+
+  it('blue -> green (v2) with 0 failed or non-2xx requests; responses switch to green v2; blue stopped after the drain', async () => {
+    const bluePid = stack.slotPid('blue');
+    expect(bluePid).not.toBeNull();
+    let out = '';
+    const stats = await underLoad(async () => {
+      const r = await stack.cli(['--version', 'v2']); // no slot named: the one that is not live
+      out = r.output;
+      expect(r.code, r.output).toBe(0);
+    });
+    expectNoFailures(stats, 1);
+    expect(Object.keys(first(stats, 100))).toEqual(['blue/v1']);
+    expect(Object.keys(last(stats, 100))).toEqual(['green/v2']);
+    expect(state()).toMatchObject({ active: 'green', previous: 'blue', slots: { blue: { version: 'v1' }, green: { version: 'v2' } } });
+    expect(isAlive(bluePid!)).toBe(false);
+    const rec = history().at(-1)!;
+    expect(rec).toMatchObject({ kind: 'deploy', from: 'blue', target: 'green', version: 'v2', outcome: 'success', exitCode: 0 });
+    expect(rec.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'monitor', 'drain']);
+    expect(out).toMatch(/deploy SUCCESS: blue -> green version v2/);
+  });
+
+  it('green healthy, blue started against a stopped database: gate fails, nothing switches, 0 failed requests, exit 1', async () => {
+    await stack.pg.stop();
+    try {
+      let out = '';
+      const stats = await underLoad(async () => {
+        const r = await stack.cli(['blue', '--version', 'v3', '--gate-timeout', '4']);
+        out = r.output;
+        expect(r.code, r.output).toBe(1);
+      });
+      expectNoFailures(stats, 0);
+      expect(servedBy(stats.samples)).toEqual({ 'green/v2': stats.completed });
+      expect(out).toMatch(/health gate failed for blue: not healthy within 4000 ms \(HTTP 503\)/);
+      expect(out).toMatch(/last probes of blue/);
+      expect(out).toMatch(/log tail of blue/);
+      expect(stack.slotPid('blue')).toBeNull();
+      expect(state().active).toBe('green');
+      expect(readFileSync(stack.upstreamFile, 'utf8')).toContain(`server 127.0.0.1:${stack.ports.green} `);
+      expect(history().at(-1)).toMatchObject({ target: 'blue', version: 'v3', outcome: 'failed', exitCode: 1 });
+    } finally {
+      await stack.pg.restart();
+    }
+  });
+
+  it('--rollback under load: blue is stopped, so it is started with its recorded version v1, gated, switched; green stopped', async () => {
+    const greenPid = stack.slotPid('green');
+    const stats = await underLoad(async () => {
+      const r = await stack.cli(['--rollback']);
+      expect(r.code, r.output).toBe(0);
+    });
+    expectNoFailures(stats, 1);
+    expect(Object.keys(first(stats, 100))).toEqual(['green/v2']);
+    expect(Object.keys(last(stats, 100))).toEqual(['blue/v1']);
+    expect(state()).toMatchObject({ active: 'blue', previous: 'green' });
+    expect(isAlive(greenPid!)).toBe(false);
+    expect(history().at(-1)).toMatchObject({ kind: 'rollback', from: 'green', target: 'blue', version: 'v1', outcome: 'success' });
+  });
+
+  it('failure during the monitor window: green dies after the switch -> automatic flip-back to blue, exit 3', async () => {
+    const running = stack.spawnCli(['green', '--version', 'v2', '--monitor', '30']);
+    // Wait until the switch is done and the monitor runs, then kill green.
+    await waitFor('the monitor to run', async () => /\[monitor\]/.test(running.output()), 60_000, 20);
+    expect((await httpGet(`${stack.nginxUrl}/api/health/live`, 2000)).headers['x-deployment-slot']).toBe('green');
+    const greenPid = stack.slotPid('green')!;
+    process.kill(greenPid, 'SIGKILL');
+    const r = await running.done;
+    expect(r.code, r.output).toBe(3);
+    expect(r.output).toMatch(/traffic is back on blue/);
+    const res = await httpGet(`${stack.nginxUrl}/api/health/system`, 5000); // fresh connection
+    const logs = () => ['error.log', 'access.log'].map((f) => readFileSync(join(stack.nginxPrefix, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')).join('\n---\n');
+    expect(res.status, `${r.output}\n${res.body}\n${logs()}`).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ slot: 'blue', version: 'v1' });
+    expect(state()).toMatchObject({ active: 'blue' });
+    const rec = history().at(-1)!;
+    expect(rec).toMatchObject({ target: 'green', outcome: 'rolled back', exitCode: 3 });
+    expect(rec.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'monitor', 'flip-back', 'drain']);
+    expect(rec.metrics.flipBackMs).toBeGreaterThan(0);
+    expect(stack.slotPid('green')).toBeNull();
+  });
+
+  it('status shows the live slot, both slots, what nginx serves and recent deploys', async () => {
+    const r = await stack.cli(['status', '--json']);
+    expect(r.code, r.output).toBe(0);
+    const s = JSON.parse(r.stdout) as { active: string; slots: { slot: string; running: boolean; health: string }[]; nginx: { servedBy: string }; recent: { outcome: string }[] };
+    expect(s.active).toBe('blue');
+    expect(s.slots.find((x) => x.slot === 'blue')).toMatchObject({ running: true, health: 'HTTP 200 healthy' });
+    expect(s.slots.find((x) => x.slot === 'green')).toMatchObject({ running: false });
+    expect(s.nginx.servedBy).toBe('blue');
+    expect(s.recent.map((d) => d.outcome)).toEqual(['rolled back', 'success', 'failed', 'success', 'success']);
+  });
+
+  it('no monitor window (--monitor 0): the old slot is stopped right after the drain, still 0 failed requests', async () => {
+    const bluePid = stack.slotPid('blue');
+    const stats = await underLoad(async () => {
+      const r = await stack.cli(['green', '--version', 'v3', '--monitor', '0']);
+      expect(r.code, r.output).toBe(0);
+    });
+    expectNoFailures(stats, 1);
+    expect(Object.keys(last(stats, 100))).toEqual(['green/v3']);
+    expect(isAlive(bluePid!)).toBe(false);
+    expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'drain']);
+  });
+});

@@ -1,0 +1,255 @@
+// The deploy CLI's safety rails, against the same real stack (nginx, production build, Postgres,
+// Redis, Anthropic stand-in): an invalid upstream template never reaches nginx, --dry-run changes
+// nothing, one deploy at a time (and a stale lock is recovered), Ctrl-C leaves a consistent state,
+// refusals change nothing.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/deploy-stack.ts';
+import { waitFor } from '../support/proc.ts';
+import type { HistoryRecord } from '../../scripts/deploy/state.ts';
+import { httpGet } from '../../scripts/deploy/http-probe.ts';
+import { ProcessRuntime } from '../../scripts/deploy/runtimes/process.ts';
+import { ROOT } from '../support/app.ts';
+
+let stack: DeployStack;
+
+const history = (): HistoryRecord[] =>
+  readFileSync(join(stack.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HistoryRecord);
+const state = () => JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { active: string; previous: string | null };
+
+/** Which slot/version nginx answers from, on a fresh connection (a kept-alive one could belong to an old worker). */
+async function servedBy(): Promise<string> {
+  const r = await httpGet(`${stack.nginxUrl}/api/health/live`, 2000);
+  return `${r.headers['x-deployment-slot']}/${r.headers['x-app-version']}`;
+}
+
+/** Every file under dir with its size, mtime and content: any write shows up. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = statSync(p);
+        out[p] = `${st.size}:${st.mtimeMs}:${readFileSync(p, 'utf8')}`;
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+beforeAll(async () => {
+  stack = await startDeployStack();
+  const r = await stack.cli(['blue', '--version', 'v1', '--monitor', '0']);
+  expect(r.code, r.output).toBe(0);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('deploy safety', () => {
+  it('an invalid upstream template: nginx -t fails, the live file is restored, nothing reloaded, the new slot stopped', async () => {
+    const template = join(stack.dir, 'broken.template');
+    writeFileSync(template, 'server {{address}} no_such_parameter;\n');
+    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const master = stack.nginxMasterPid()!;
+    const workers = nginxWorkerPids(master);
+    expect(workers.length).toBeGreaterThan(0);
+    const r = await stack.cli(['green', '--version', 'v2'], { env: { DEPLOY_UPSTREAM_TEMPLATE: template } });
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toMatch(/nginx -t rejected the new upstream for green: .*no_such_parameter/);
+    expect(r.output).toMatch(/nothing was reloaded/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(nginxWorkerPids(master)).toEqual(workers); // a reload would have replaced the workers
+    expect(readdirSync(join(stack.upstreamFile, '..'))).toEqual(['active.conf']); // no temp file left
+    expect(stack.slotPid('green')).toBeNull();
+    expect(await servedBy()).toBe('blue/v1');
+    expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'failed' });
+  });
+
+  it('--dry-run prints every step, the commands and the diff, and changes nothing on disk or in processes', async () => {
+    const files = { ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir) };
+    const master = stack.nginxMasterPid()!;
+    const workers = nginxWorkerPids(master);
+    const bluePid = stack.slotPid('blue');
+    const r = await stack.cli(['green', '--dry-run', '--version', 'v2']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toMatch(/DRY RUN/);
+    expect(r.stdout).toContain(`APP_VERSION=v2 DEPLOYMENT_SLOT=green`);
+    expect(r.stdout).toContain(`nginx -p ${stack.nginxPrefix}/ -e ${stack.nginxPrefix}/logs/error.log -c ${stack.nginxConf} -t`);
+    expect(r.stdout).toContain(`-s reload`);
+    expect(r.stdout).toContain(`- server 127.0.0.1:${stack.ports.blue} max_fails=0;`);
+    expect(r.stdout).toContain(`+ server 127.0.0.1:${stack.ports.green} max_fails=0;`);
+    expect(r.stdout).toMatch(/kill -TERM \d+/);
+    expect({ ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir) }).toEqual(files);
+    expect(nginxWorkerPids(master)).toEqual(workers);
+    expect(stack.slotPid('blue')).toBe(bluePid);
+    expect(stack.slotPid('green')).toBeNull();
+  });
+
+  it('refusals change nothing: the live slot without --force, an unknown version (exit 5); bad arguments (exit 2)', async () => {
+    const files = snapshot(stack.stateDir);
+    const live = await stack.cli(['blue', '--version', 'v2']);
+    expect(live.code, live.output).toBe(5);
+    expect(live.output).toMatch(/blue is the live slot/);
+    const unknown = await stack.cli(['green', '--version', 'v9']);
+    expect(unknown.code, unknown.output).toBe(5);
+    expect(unknown.output).toMatch(/version v9 not found/);
+    const traversal = await stack.cli(['green', '--version', '../v1']);
+    expect(traversal.code).toBe(5);
+    for (const args of [['purple'], ['--versio', 'v1'], ['blue', 'green'], ['--rollback', 'blue'], ['--gate-interval', 'soon']]) {
+      const bad = await stack.cli(args);
+      expect(bad.code, `${args.join(' ')}: ${bad.output}`).toBe(2);
+      expect(bad.stderr).toMatch(/usage:/);
+    }
+    expect(stack.slotPid('green')).toBeNull();
+    // Refusals are recorded in history (who tried what); nothing else changed.
+    const after = snapshot(stack.stateDir);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(files).sort());
+    for (const [k, v] of Object.entries(files)) if (!k.endsWith('history.jsonl')) expect(after[k], k).toBe(v);
+    expect(history().slice(-3).map((r) => [r.outcome, r.exitCode])).toEqual([['refused', 5], ['refused', 5], ['refused', 5]]);
+    expect(await servedBy()).toBe('blue/v1');
+  });
+
+  it('a second deploy while one runs is refused with exit 4 and who holds the lock; the first completes', async () => {
+    const first = stack.spawnCli(['green', '--version', 'v2', '--monitor', '4']);
+    await waitFor('the first deploy to take the lock', async () => existsSync(join(stack.stateDir, 'lock')), 20_000, 20);
+    const second = await stack.cli(['green', '--version', 'v3']);
+    expect(second.code, second.output).toBe(4);
+    expect(second.output).toMatch(new RegExp(`another deploy is running \\(pid ${first.pid} on ${hostname()}`));
+    const r = await first.done;
+    expect(r.code, r.output).toBe(0);
+    expect(await servedBy()).toBe('green/v2');
+    expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+  });
+
+  it('a stale lock (its pid is dead) is broken with a warning and the deploy proceeds', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    writeFileSync(join(stack.stateDir, 'lock'), JSON.stringify({ pid: dead, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'deploy-blue-green blue' }));
+    const r = await stack.cli(['blue', '--version', 'v3', '--monitor', '0']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(new RegExp(`WARNING: breaking a stale deploy lock: pid ${dead} .* is no longer running`));
+    expect(await servedBy()).toBe('blue/v3');
+    expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+  });
+
+  it('Ctrl-C during the health gate: the new slot is stopped, traffic stays, lock released, exit 130', async () => {
+    await stack.pg.stop(); // the gate keeps failing (503) until we interrupt it
+    try {
+      const run = stack.spawnCli(['green', '--version', 'v2', '--gate-timeout', '60']);
+      await waitFor('the gate to be probing green', async () => /health probe 2:/.test(run.output()), 30_000, 20);
+      const greenPid = stack.slotPid('green');
+      expect(greenPid).not.toBeNull();
+      process.kill(run.pid, 'SIGINT');
+      const r = await run.done;
+      expect(r.code, r.output).toBe(130);
+      expect(stack.slotPid('green')).toBeNull();
+      expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+      expect(state().active).toBe('blue');
+      expect(await servedBy()).toBe('blue/v3');
+      expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'aborted', exitCode: 130 });
+    } finally {
+      await stack.pg.restart();
+    }
+  });
+
+  it('Ctrl-C during the monitor: traffic flips back to the old slot (still running), the new one stops, exit 130', async () => {
+    const run = stack.spawnCli(['green', '--version', 'v2', '--monitor', '60']);
+    let r;
+    try {
+      await waitFor('the monitor to run', async () => /\[monitor\]/.test(run.output()), 60_000, 20);
+      expect(await servedBy(), run.output()).toBe('green/v2');
+    } finally {
+      process.kill(run.pid, 'SIGINT');
+      r = await run.done;
+    }
+    expect(r.code, r.output).toBe(130);
+    expect(await servedBy()).toBe('blue/v3');
+    expect(state().active).toBe('blue');
+    expect(stack.slotPid('green')).toBeNull();
+    expect(stack.slotPid('blue')).not.toBeNull();
+    expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+    expect(history().at(-1)).toMatchObject({ outcome: 'aborted' });
+  });
+
+  it('--skip-tests and --force are loud and recorded in history', async () => {
+    const r = await stack.cli(['green', '--version', 'v2', '--skip-tests', '--monitor', '0']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/WARNING: --skip-tests: the health gate is skipped/);
+    const rec = history().at(-1)!;
+    expect(rec.flags).toMatchObject({ skipTests: true, force: false });
+    expect(rec.warnings.join(' ')).toMatch(/--skip-tests/);
+    expect(rec.phases.map((p) => p.name)).toEqual(['start', 'switch', 'drain']);
+
+    // --force: the gate fails (database stopped -> 503) and the switch happens anyway, loudly.
+    await stack.pg.stop();
+    try {
+      const f = await stack.cli(['blue', '--version', 'v1', '--force', '--gate-timeout', '1', '--monitor', '0']);
+      expect(f.code, f.output).toBe(0);
+      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 1000 ms \(HTTP 503\)\); switching anyway/);
+      expect(history().at(-1)).toMatchObject({ target: 'blue', outcome: 'success', flags: { force: true } });
+      expect(await servedBy()).toBe('blue/v1');
+    } finally {
+      await stack.pg.restart();
+    }
+  });
+
+  it('a slot that crashes right after passing the gate: the switch sees 502s through nginx and restores the old upstream at once, exit 1', async () => {
+    // Test release: the real build (v1's directory), wrapped so the process exits right after it has
+    // answered its first /api/health/system: it passes the gate, then dies as nginx switches to it.
+    const releases = stack.env.DEPLOY_RELEASES_DIR!;
+    mkdirSync(join(releases, 'dies-after-gate'));
+    writeFileSync(join(releases, 'dies-after-gate', 'server.js'), [
+      "const http = require('node:http');",
+      'const emit = http.Server.prototype.emit;',
+      'http.Server.prototype.emit = function (ev, req, res) {',
+      "  if (ev === 'request' && req.url.startsWith('/api/health/system')) res.on('finish', () => setTimeout(() => process.exit(1), 10));",
+      '  return emit.apply(this, arguments);',
+      '};',
+      `require(${JSON.stringify(join(releases, 'v1', 'server.js'))});`,
+      '',
+    ].join('\n'));
+    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const r = await stack.cli(['green', '--version', 'dies-after-gate', '--confirm-timeout', '60']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toMatch(/health gate passed/);
+    const m = /nginx did not get a good answer from green \(version dies-after-gate\) after (\d+) ms; last answer: .*HTTP 502/.exec(r.output);
+    expect(m, r.output).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(60_000); // gave up on the 502s instead of waiting out the timeout
+    expect(r.output).toMatch(/the previous upstream file is back and nginx reloaded with it/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(await servedBy()).toBe('blue/v1');
+    expect(state().active).toBe('blue');
+  });
+
+  it('--skip-tests with a build that never serves: the switch waits out --confirm-timeout (it may be booting), then restores, exit 1', async () => {
+    const releases = stack.env.DEPLOY_RELEASES_DIR!;
+    mkdirSync(join(releases, 'broken'));
+    writeFileSync(join(releases, 'broken', 'server.js'), 'process.exit(1);\n');
+    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const r = await stack.cli(['green', '--version', 'broken', '--skip-tests', '--confirm-timeout', '1']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toMatch(/nginx did not get a good answer from green \(version broken\)/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(await servedBy()).toBe('blue/v1');
+  });
+
+  it('--rollback is instant when the previous slot still runs its recorded version: no start, gate + switch only', async () => {
+    expect(state()).toMatchObject({ active: 'blue', previous: 'green' });
+    // The previous slot kept running (e.g. an operator started it again to compare): same runtime the CLI uses.
+    const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE });
+    await runtime.start('green', await runtime.resolveVersion('v2'));
+    const r = await stack.cli(['--rollback', '--monitor', '0']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/green is still running version v2: no restart needed/);
+    expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['gate', 'switch', 'drain']);
+    expect(await servedBy()).toBe('green/v2');
+    expect(stack.slotPid('blue')).toBeNull();
+  });
+});

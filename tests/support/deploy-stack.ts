@@ -1,0 +1,177 @@
+// Everything a blue/green deploy needs, for real, in a temp directory: Postgres, Redis, the
+// Anthropic stand-in (the one SaaS we cannot reach), a copy of nginx/ whose local variant listens
+// on a free loopback port with its own prefix, release directories v1..v3 (the same production
+// build; each runs with APP_VERSION = its release name, which the app reports), free slot ports,
+// an env file, and helpers to run the deploy CLI as an operator would. Used by the integration
+// tests and by bench/deploy.ts; stop() ends every process it (or the CLI) started, by PID.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startAnthropicStandIn, type AnthropicStandIn } from './anthropic-standin.ts';
+import { ROOT, SERVER_JS } from './app.ts';
+import { startPostgres, removePostgresDir, type PgServer } from './postgres.ts';
+import { freePort, isAlive, stopPid } from './proc.ts';
+import { startRedis, type RedisServer } from './redis.ts';
+
+export const CLI = join(ROOT, 'scripts/deploy/cli.ts');
+export const WRAPPER = join(ROOT, 'scripts/deploy-blue-green.sh');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+export interface RunningCli {
+  pid: number;
+  output(): string;
+  done: Promise<CliRun>;
+}
+
+export interface DeployStack {
+  dir: string;
+  stateDir: string;
+  nginxDir: string;
+  nginxConf: string;
+  nginxPrefix: string;
+  upstreamFile: string;
+  nginxUrl: string;
+  ports: { blue: number; green: number };
+  pg: PgServer;
+  redis: RedisServer;
+  ai: AnthropicStandIn;
+  /** DEPLOY_* variables pointing the CLI at this stack, with fast test timings. */
+  env: Record<string, string>;
+  /** Runs the CLI to completion (bounded by timeoutMs). */
+  cli(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number; bin?: string }): Promise<CliRun>;
+  /** Starts the CLI and returns at once (for Ctrl-C and concurrency tests). */
+  spawnCli(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number; bin?: string }): RunningCli;
+  slotPid(slot: 'blue' | 'green'): number | null;
+  nginxMasterPid(): number | null;
+  stop(): Promise<void>;
+}
+
+export async function startDeployStack(opts: { versions?: string[] } = {}): Promise<DeployStack> {
+  if (!existsSync(SERVER_JS)) throw new Error('no production build: run `npm run build`');
+  const dir = mkdtempSync(join(tmpdir(), 'uh-deploy-'));
+  const [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+
+  const nginxDir = join(dir, 'nginx');
+  cpSync(join(ROOT, 'nginx'), nginxDir, { recursive: true });
+  rmSync(join(nginxDir, 'local', 'upstream'), { recursive: true, force: true });
+  const nginxPort = await freePort();
+  const nginxConf = join(nginxDir, 'local', 'nginx.conf');
+  const conf = readFileSync(nginxConf, 'utf8');
+  if (!conf.includes('listen 127.0.0.1:8080;')) throw new Error('nginx/local/nginx.conf no longer listens on 127.0.0.1:8080; update the test harness');
+  writeFileSync(nginxConf, conf.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${nginxPort};`));
+
+  const releases = join(dir, 'releases');
+  mkdirSync(releases);
+  for (const v of opts.versions ?? ['v1', 'v2', 'v3']) symlinkSync(join(ROOT, '.next/standalone'), join(releases, v));
+
+  const envFile = join(dir, 'app.env');
+  writeFileSync(envFile, [
+    'NODE_ENV=production',
+    'NEXT_PUBLIC_SUPABASE_URL=http://127.0.0.1:9',
+    'NEXT_PUBLIC_SUPABASE_ANON_KEY=test-anon-key',
+    'SUPABASE_SERVICE_ROLE_KEY=test-service-role-key',
+    `DATABASE_URL=${pg.url}`,
+    'REDIS_HOST=127.0.0.1',
+    `REDIS_PORT=${redis.port}`,
+    `REDIS_PASSWORD=${redis.password}`,
+    `ANTHROPIC_API_KEY=${ai.apiKey}`,
+    `ANTHROPIC_BASE_URL=${ai.url}`,
+    'SHUTDOWN_TIMEOUT_MS=10000',
+    '',
+  ].join('\n'));
+
+  const ports = { blue: await freePort(), green: await freePort() };
+  const stateDir = join(dir, 'state');
+  const nginxPrefix = join(dir, 'nginx-prefix');
+  const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+  const env: Record<string, string> = {
+    DEPLOY_STATE_DIR: stateDir,
+    DEPLOY_BLUE_PORT: String(ports.blue),
+    DEPLOY_GREEN_PORT: String(ports.green),
+    DEPLOY_NGINX_URL: nginxUrl,
+    DEPLOY_NGINX_CONF: nginxConf,
+    DEPLOY_NGINX_PREFIX: nginxPrefix,
+    DEPLOY_UPSTREAM_TEMPLATE: join(nginxDir, 'upstream', 'active.conf.template'),
+    DEPLOY_RELEASES_DIR: releases,
+    DEPLOY_ENV_FILE: envFile,
+    DEPLOY_GATE_INTERVAL: '0.25',
+    DEPLOY_GATE_TIMEOUT: '30',
+    DEPLOY_PROBE_TIMEOUT: '2',
+    DEPLOY_MONITOR: '2',
+    DEPLOY_MONITOR_INTERVAL: '0.25',
+    DEPLOY_MONITOR_FAILURES: '2',
+    DEPLOY_CONFIRM_TIMEOUT: '10',
+    DEPLOY_DRAIN_TIMEOUT: '10',
+    DEPLOY_STOP_GRACE: '10',
+  };
+
+  const spawnCli: DeployStack['spawnCli'] = (args, o = {}) => {
+    // bin: WRAPPER runs scripts/deploy-blue-green.sh instead of `node scripts/deploy/cli.ts`.
+    const [cmd, argv] = o.bin ? [o.bin, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...o.env } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let both = '';
+    child.stdout.on('data', (b: Buffer) => ((stdout += b), (both += b)));
+    child.stderr.on('data', (b: Buffer) => ((stderr += b), (both += b)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 110_000);
+    const done = new Promise<CliRun>((resolve) => child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output: both });
+    }));
+    return { pid: child.pid!, output: () => both, done };
+  };
+
+  const readPid = (file: string, key?: string): number | null => {
+    try {
+      const raw = readFileSync(file, 'utf8');
+      const pid = key ? (JSON.parse(raw) as Record<string, number>)[key] : Number(raw.trim());
+      return pid && isAlive(pid) ? pid : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const stack: DeployStack = {
+    dir, stateDir, nginxDir, nginxConf, nginxPrefix, nginxUrl, ports, pg, redis, ai, env,
+    upstreamFile: join(nginxDir, 'local', 'upstream', 'active.conf'),
+    spawnCli,
+    cli: (args, o) => spawnCli(args, o).done,
+    slotPid: (slot) => readPid(join(stateDir, 'slots', `${slot}.json`), 'pid'),
+    nginxMasterPid: () => readPid(join(nginxPrefix, 'logs', 'nginx.pid')),
+    async stop() {
+      for (const slot of ['blue', 'green'] as const) {
+        const pid = stack.slotPid(slot);
+        if (pid) await stopPid(pid, 10_000);
+      }
+      const master = stack.nginxMasterPid();
+      if (master) await stopPid(master, 10_000);
+      await Promise.allSettled([pg.stop(), redis.stop(), ai.stop()]);
+      removePostgresDir(pg);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** Children of the nginx master (workers): a reload replaces them, so an unchanged set = no reload. */
+export function nginxWorkerPids(masterPid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === masterPid) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
