@@ -5,7 +5,7 @@
 // the compose file's env_file, on the port the compose file publishes — that the health gate's
 // probe, the version and the graceful stop are real. Real Postgres and Redis back the app.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeRuntime } from '../../scripts/deploy/runtimes/compose.ts';
@@ -36,8 +36,9 @@ beforeAll(async () => {
   proj = mkdtempSync(join(tmpdir(), 'unite-hub-compose-proj-'));
   const compose = readFileSync(join(ROOT, FILE), 'utf8').replace('"127.0.0.1:3008:3000"', `"127.0.0.1:${ports.blue}:3000"`).replace('"127.0.0.1:3009:3000"', `"127.0.0.1:${ports.green}:3000"`);
   writeFileSync(join(proj, FILE), compose);
-  mkdirSync(join(proj, 'nginx', 'upstream'), { recursive: true });
-  copyFileSync(join(ROOT, 'nginx/upstream/active.conf.template'), join(proj, 'nginx/upstream/active.conf.template'));
+  // The repository's nginx/ directory, as the host's checkout has it (nginx-lb mounts it).
+  cpSync(join(ROOT, 'nginx'), join(proj, 'nginx'), { recursive: true });
+  rmSync(join(proj, 'nginx', 'local', 'upstream'), { recursive: true, force: true });
   envFile = join(proj, '.env.production');
   const env = appEnv({ pg, redis, ai }, {});
   delete (env as Record<string, unknown>).APP_VERSION;
@@ -217,12 +218,13 @@ describe('ComposeNginxControl', () => {
   });
 });
 
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const p = spawnLogged(process.execPath, [join(ROOT, 'scripts/deploy/cli.ts'), ...args], { cwd: ROOT, env });
+  const code = await p.exited;
+  return { code, out: p.output() };
+}
+
 describe('the deploy CLI with the compose runtime', () => {
-  async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-    const p = spawnLogged(process.execPath, [join(ROOT, 'scripts/deploy/cli.ts'), ...args], { cwd: ROOT, env });
-    const code = await p.exited;
-    return { code, out: p.output() };
-  }
 
   it('--dry-run prints the compose commands and changes nothing', async () => {
     const { docker } = setup({ images: ['unite-hub:v1'] });
@@ -255,4 +257,48 @@ describe('the deploy CLI with the compose runtime', () => {
       rmSync(state, { recursive: true, force: true });
     }
   });
+});
+
+describe('a full deploy through the compose runtime', () => {
+  it('blue, then green --version v2, then --rollback: traffic through nginx-lb follows, old slots stop', async () => {
+    const nginxPort = await freePort();
+    const { docker } = setup();
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, DOCKER_STANDIN_NGINX_PORT: String(nginxPort) });
+    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    const args = [
+      '--runtime', 'compose', '--compose-file', join(proj, FILE), '--nginx-conf', join(proj, 'nginx/nginx.conf'),
+      '--upstream-template', join(proj, 'nginx/upstream/active.conf.template'), '--nginx-url', nginxUrl, '--state-dir', state,
+      '--blue-port', String(ports.blue), '--green-port', String(ports.green),
+      '--gate-interval', '0.25', '--gate-timeout', '30', '--probe-timeout', '2', '--monitor', '2', '--monitor-interval', '0.25',
+      '--monitor-failures', '2', '--confirm-timeout', '10', '--drain-timeout', '10', '--stop-grace', '10',
+    ];
+    const served = async () => {
+      const r = await fetch(`${nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(5000) });
+      return `${r.headers.get('x-deployment-slot')}/${r.headers.get('x-app-version')}`;
+    };
+    const running = (svc: string) => docker.state().containers[svc]?.running ?? false;
+    try {
+      const first = await cli(['blue', ...args], env);
+      expect(first.code, first.out).toBe(0);
+      expect(await served()).toBe('blue/latest');
+
+      const second = await cli(['green', '--version', 'v2', ...args], env);
+      expect(second.code, second.out).toBe(0);
+      expect(await served()).toBe('green/v2');
+      expect(running('unite-hub-blue')).toBe(false);
+      expect(docker.commands().filter((c) => c.includes(" stop "))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`]);
+      expect(readFileSync(join(proj, 'nginx/upstream/active.conf'), 'utf8')).toContain('server unite-hub-green:3000');
+
+      const back = await cli(['--rollback', ...args], env);
+      expect(back.code, back.out).toBe(0);
+      expect(await served()).toBe('blue/latest');
+      expect(running('unite-hub-green')).toBe(false);
+      // Rollback started blue again with its recorded version, from the image built the first time.
+      const builds = docker.calls().filter((c) => c.argv.includes('build')).map((c) => c.APP_VERSION);
+      expect(builds).toEqual(['latest', 'v2']);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -6,10 +6,14 @@
 // `image inspect`), the same "No such image" / "manifest unknown" errors and exit codes. A slot
 // service that `up` starts is the real production build (server.js) on the port the compose file
 // publishes, with the compose file's env_file and environment, so probes hit a real app and
-// `stop -t N` is a real SIGTERM with N seconds of grace.
-import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+// `stop -t N` is a real SIGTERM with N seconds of grace. With DOCKER_STANDIN_NGINX_PORT set, the
+// nginx-lb "container" is a real nginx on that loopback port: its config is the mounted nginx/
+// directory's local variant (no TLS, unprivileged port), and the upstream include is the host's
+// nginx/upstream/active.conf with `unite-hub-<slot>:3000` resolved to the slot's published port,
+// which is what Docker's DNS and port mapping do for the real container.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
@@ -153,7 +157,10 @@ function compose(args: string[]): never {
         const keep = existing && (flags.includes('--no-recreate') || existing.image === image);
         const c: Container = keep ? existing : { id: randomBytes(32).toString('hex'), service: name, image, env: {}, running: false, created: new Date().toISOString() };
         if (!keep && existing?.running) stop(existing, 10);
-        if (!c.running) startContainer(c, svc(name), isApp);
+        if (!c.running) {
+          if (name === 'nginx-lb' && realNginx()) c.pid = startRealNginx(cfg, path);
+          startContainer(c, svc(name), isApp);
+        }
         state.containers[name] = c;
       }
       save();
@@ -182,6 +189,7 @@ function compose(args: string[]): never {
       const name = services[0]!;
       if (cmd === 'exec' && !state.containers[name]?.running) out('', 1, `service "${name}" is not running`);
       const command = rest.slice(rest.indexOf(name) + 1).join(' ');
+      if (name === 'nginx-lb' && realNginx()) realNginxCommand(command, cfg, path);
       if (/nginx -t/.test(command)) injected('nginx -t');
       if (/nginx -s reload/.test(command)) {
         injected('nginx -s reload');
@@ -238,4 +246,60 @@ function stop(c: Container, graceS: number): void {
     if (alive(c.pid)) process.kill(c.pid, 'SIGKILL');
   }
   c.running = false;
+}
+
+// ---- nginx-lb as a real nginx (DOCKER_STANDIN_NGINX_PORT)
+function realNginx(): boolean {
+  return !!process.env.DOCKER_STANDIN_NGINX_PORT;
+}
+// Function declarations (hoisted): the command dispatch above runs before this part of the module.
+function nginxBin(): string {
+  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ?? 'nginx';
+}
+function prefix(): string {
+  return join(dir!, 'nginx-lb');
+}
+function confFile(): string {
+  return join(prefix(), 'conf', 'nginx.conf');
+}
+
+/** Renders the container's view of the mounted nginx/ directory into the stand-in's prefix. */
+function renderNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): void {
+  const vols = (cfg.services['nginx-lb']?.volumes ?? []) as string[];
+  const mount = vols.map((v) => /^(.*):\/etc\/nginx\/unite-hub(?::ro)?$/.exec(v)?.[1]).find(Boolean);
+  if (!mount) out('', 1, 'stand-in: nginx-lb has no /etc/nginx/unite-hub mount');
+  const src = isAbsolute(mount) ? mount : join(dirname(composePath), mount);
+  const conf = join(prefix(), 'conf');
+  for (const d of ['logs', 'temp', 'conf/upstream']) mkdirSync(join(prefix(), d), { recursive: true });
+  cpSync(join(src, 'snippets'), join(conf, 'snippets'), { recursive: true });
+  const local = readFileSync(join(src, 'local', 'nginx.conf'), 'utf8');
+  writeFileSync(confFile(), local.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${process.env.DOCKER_STANDIN_NGINX_PORT};`).replaceAll('../snippets/', 'snippets/'));
+  const published = (svc: string) => ((cfg.services[svc]?.ports ?? []) as string[]).map((p) => /^127\.0\.0\.1:(\d+):3000$/.exec(p)?.[1]).find(Boolean);
+  const upstream = readFileSync(join(src, 'upstream', 'active.conf'), 'utf8').replace(/(unite-hub-(?:blue|green)):3000/g, (_, svc: string) => `127.0.0.1:${published(svc) ?? '1'}`);
+  writeFileSync(join(conf, 'upstream', 'active.conf'), upstream);
+}
+
+function nginxArgs(): string[] {
+  return ['-p', `${prefix()}/`, '-e', join(prefix(), 'logs', 'error.log'), '-c', confFile()];
+}
+
+function startRealNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): number | undefined {
+  renderNginx(cfg, composePath);
+  const r = spawnSync(nginxBin(), nginxArgs(), { encoding: 'utf8' });
+  if (r.status !== 0) out('', 1, `Error response from daemon: nginx-lb exited: ${r.stderr}`);
+  return Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
+}
+
+function realNginxCommand(command: string, cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): void {
+  if (/^nginx -t/.test(command) || /^nginx -s reload/.test(command)) {
+    renderNginx(cfg, composePath);
+    const r = spawnSync(nginxBin(), [...nginxArgs(), ...(command.includes('-s reload') ? ['-s', 'reload'] : ['-t'])], { encoding: 'utf8' });
+    out(r.stdout, r.status ?? 1, r.stderr.replaceAll(confFile(), '/etc/nginx/unite-hub/nginx.conf'));
+  }
+  if (/^sh -c /.test(command) && command.includes('/proc/[0-9]*')) {
+    // The container only sees its own processes: keep the master and its children.
+    const r = spawnSync('sh', ['-c', command.slice('sh -c '.length)], { encoding: 'utf8' });
+    const master = Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
+    out(r.stdout.split('\n').filter((l) => { const [pid, ppid] = l.split('\t'); return Number(pid) === master || Number(ppid) === master; }).join('\n'));
+  }
 }

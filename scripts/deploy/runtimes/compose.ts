@@ -10,7 +10,7 @@
 //   logTail         `logs --no-color --tail=N unite-hub-<slot>`
 // Every docker failure reaches the operator with docker's own message (DeployError).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, type Slot } from '../types.ts';
@@ -69,7 +69,7 @@ export class ComposeRuntime implements Runtime {
   /** The service's stop_grace_period from the compose file, in ms (0 when absent or unreadable). */
   private composeGraceMs(slot: Slot): number {
     try {
-      const file = join(this.compose.o.root, this.compose.o.file);
+      const file = resolve(this.compose.o.root, this.compose.o.file);
       const svc = parseCompose(readFileSync(file, 'utf8')).services?.[serviceOf(slot)];
       return seconds(svc?.stop_grace_period) * 1000;
     } catch {
