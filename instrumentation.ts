@@ -9,4 +9,8 @@ export async function register() {
   await startApm(env);
   const { startObservability } = await import('./lib/observability/start');
   startObservability();
+  // Last, since this import loads pg and ioredis, which dd-trace must hook first. From here on
+  // the status page's latency history records every health report, even before anyone opens /status.
+  const { ensureStatusHistory } = await import('./lib/status/snapshot');
+  ensureStatusHistory();
 }

@@ -71,6 +71,20 @@ const schema = z
     // Admin API (lib/admin/): bearer token, and optionally Supabase access tokens (HS256) with an admin role.
     ADMIN_API_TOKEN: optionalString,
 
+    // Status page and admin console (app/status, app/admin, lib/status, lib/admin/session.ts).
+    // How often the open /status page asks for a fresh snapshot (it always reads the cached report).
+    STATUS_REFRESH_MS: int(5000, 1000, 300_000),
+    // Key for signing admin console sessions; when unset it is derived from ADMIN_API_TOKEN, so
+    // rotating the token also signs every session out.
+    SESSION_SECRET: z.preprocess(
+      emptyToUndefined,
+      z.string().refine((v) => v.length >= 32, 'must be at least 32 characters').optional(),
+    ),
+    ADMIN_SESSION_TTL_S: int(3600, 60, 7 * 24 * 3600),
+    // Secure flag of the session cookie: auto = when the request came over https (the URL or
+    // nginx's X-Forwarded-Proto); true/false force it (tests run plain http on loopback).
+    ADMIN_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+
     // Observability (APM, logs, metrics). dd-trace also reads its own DD_* variables itself
     // (DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TRACE_SAMPLE_RATE, ...): that is the tracer's
     // documented configuration, not app configuration, so they are not duplicated here.
@@ -180,6 +194,7 @@ export function secretValues(env: Env = getEnv()): string[] {
     env.ANTHROPIC_API_KEY,
     env.REDIS_PASSWORD,
     env.ADMIN_API_TOKEN,
+    env.SESSION_SECRET,
     env.DATABASE_URL,
     env.REDIS_URL,
   ];

@@ -47,6 +47,7 @@ beforeAll(async () => {
     NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
     NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
     SUPABASE_SERVICE_ROLE_KEY: 'service',
+    ADMIN_API_TOKEN: 'nginx-conf-test-admin-token-0123456789ab',
     ANTHROPIC_API_KEY: 'sk-ant-none',
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT: '9',

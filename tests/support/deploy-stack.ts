@@ -77,6 +77,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
     'NEXT_PUBLIC_SUPABASE_URL=http://127.0.0.1:9',
     'NEXT_PUBLIC_SUPABASE_ANON_KEY=test-anon-key',
     'SUPABASE_SERVICE_ROLE_KEY=test-service-role-key',
+    'ADMIN_API_TOKEN=deploy-test-admin-token-0123456789abcdef',
     `DATABASE_URL=${pg.url}`,
     'REDIS_HOST=127.0.0.1',
     `REDIS_PORT=${redis.port}`,

@@ -1,0 +1,35 @@
+'use server';
+// Server actions of the admin console. Each one checks the session itself: an action is an HTTP
+// endpoint anyone can POST to, whatever the page showed.
+import { redirect } from 'next/navigation';
+import { revalidatePath } from 'next/cache';
+import { currentSession, signInWithToken, signOutSession } from '@/lib/admin/console';
+import { resetCircuit, type CircuitState } from '@/lib/redis/breaker';
+
+export type SignInResult = { error: string } | null;
+
+export async function signIn(_prev: SignInResult, form: FormData): Promise<SignInResult> {
+  const token = form.get('token');
+  if (typeof token !== 'string' || token.trim() === '') return { error: 'Enter the admin token.' };
+  if (!(await signInWithToken(token.trim()))) return { error: 'That token is not valid. No session was started.' };
+  redirect('/admin');
+}
+
+export async function signOut(): Promise<void> {
+  await signOutSession();
+  redirect('/admin');
+}
+
+export type ResetResult =
+  | { ok: true; state: CircuitState; previousState: CircuitState; at: string }
+  | { ok: false; error: string; at: string }
+  | null;
+
+export async function resetCircuitAction(_prev: ResetResult, _form: FormData): Promise<ResetResult> {
+  const at = new Date().toISOString();
+  const session = await currentSession();
+  if (!session) return { ok: false, error: 'Your session has ended: sign in again to reset the circuit.', at };
+  const result = resetCircuit({ kind: 'session', id: session.id });
+  revalidatePath('/admin');
+  return { ok: true, state: result.state, previousState: result.previousState, at };
+}
