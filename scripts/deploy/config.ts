@@ -3,13 +3,17 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeployError, EXIT, type Slot } from './types.ts';
+import { resolveRuntime } from './runtimes/compose-cli.ts';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
 export interface DeployConfig {
   root: string;
   stateDir: string;
+  /** `process` or `compose` (`auto` is resolved here). */
   runtime: string;
+  /** Compose runtime: the compose file, relative to root. */
+  composeFile: string;
   ports: Record<Slot, number>;
   nginxUrl: string;
   nginxBin: string;
@@ -35,7 +39,8 @@ export interface DeployConfig {
 /** Option name (as on the command line) -> environment variable, default and kind. */
 export const OPTIONS = {
   'state-dir': { env: 'DEPLOY_STATE_DIR', def: '.deploy', kind: 'path', help: 'state directory (state.json, history.jsonl, lock, logs)' },
-  runtime: { env: 'DEPLOY_RUNTIME', def: 'process', kind: 'string', help: 'slot runtime: process (compose: see wiring.ts)' },
+  runtime: { env: 'DEPLOY_RUNTIME', def: 'auto', kind: 'string', help: 'slot runtime: process, compose, or auto (compose when `docker info` answers, else process)' },
+  'compose-file': { env: 'DEPLOY_COMPOSE_FILE', def: 'docker-compose.production.yml', kind: 'string', help: 'compose runtime: the compose file, relative to the repository root' },
   'blue-port': { env: 'DEPLOY_BLUE_PORT', def: '3008', kind: 'port', help: 'blue slot port' },
   'green-port': { env: 'DEPLOY_GREEN_PORT', def: '3009', kind: 'port', help: 'green slot port' },
   'nginx-url': { env: 'DEPLOY_NGINX_URL', def: 'http://127.0.0.1:8080', kind: 'url', help: 'nginx as the deploy CLI probes it' },
@@ -77,7 +82,7 @@ function num(name: string, raw: string, min: number, max: number, integer: boole
 }
 
 export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
-  const runtime = flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def;
+  const runtime = resolveRuntime(flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def, env);
   const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime]?.[name] ?? OPTIONS[name].def;
   const path = (name: OptionName) => resolve(root, get(name));
   const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);
@@ -92,7 +97,8 @@ export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: R
   const cfg: DeployConfig = {
     root,
     stateDir: path('state-dir'),
-    runtime: get('runtime'),
+    runtime,
+    composeFile: get('compose-file'),
     ports,
     nginxUrl: url,
     nginxBin: get('nginx-bin'),

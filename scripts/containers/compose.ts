@@ -1,0 +1,119 @@
+// docker-compose.production.yml: the contract the deploy CLI and the operators rely on, checked on
+// the file itself (anchors and `<<` merges resolved), and the Compose CLI detection shared with
+// the compose runtime (`docker compose` v2 plugin first, then the docker-compose v1 binary).
+import { parse } from 'yaml';
+import { spawnSync } from 'node:child_process';
+import type { Finding } from './dockerfile.ts';
+
+export const SLOTS = { 'unite-hub-blue': { slot: 'blue', port: 3008 }, 'unite-hub-green': { slot: 'green', port: 3009 } } as const;
+export const SHUTDOWN_TIMEOUT_DEFAULT_S = 25;
+
+interface Service {
+  image?: string;
+  build?: { args?: Record<string, string> };
+  env_file?: string | string[];
+  environment?: Record<string, string> | string[];
+  ports?: (string | { host_ip?: string; published?: number | string; target?: number })[];
+  expose?: unknown[];
+  healthcheck?: { test?: string[] };
+  stop_grace_period?: string;
+  command?: string | string[];
+  volumes?: string[];
+  deploy?: { resources?: { limits?: { cpus?: string; memory?: string }; reservations?: { cpus?: string; memory?: string } } };
+}
+
+export function parseCompose(text: string): { services: Record<string, Service> } {
+  return parse(text, { merge: true }) as { services: Record<string, Service> };
+}
+
+function seconds(d: string | undefined): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(d ?? '');
+  if (!m) return 0;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+}
+
+function envOf(s: Service): Record<string, string> {
+  if (Array.isArray(s.environment)) return Object.fromEntries(s.environment.map((e) => e.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  return s.environment ?? {};
+}
+
+/** Published ports as host_ip:published:target (short syntax, long syntax or compose config output). */
+export function publishedPorts(s: Service): string[] {
+  return (s.ports ?? []).map((p) => {
+    if (typeof p !== 'string') return `${p.host_ip ?? '0.0.0.0'}:${p.published}:${p.target}`;
+    const parts = p.replace(/\/tcp$/, '').split(':');
+    return parts.length === 3 ? parts.join(':') : `0.0.0.0:${parts.join(':')}`;
+  });
+}
+
+/** Short-syntax volume `source:target[:mode]`; the source may hold `${VAR:-default}`. */
+export function volumeParts(v: string): { source: string; target: string; mode: string } {
+  const m = /^(.*):(\/[^:]*)(?::(ro|rw))?$/.exec(v);
+  return m ? { source: m[1]!, target: m[2]!, mode: m[3] ?? 'rw' } : { source: v, target: '', mode: 'rw' };
+}
+
+export function lintCompose(text: string, dockerfileHealthcheck: string[]): Finding[] {
+  const findings: Finding[] = [];
+  const lines = text.split('\n');
+  const lineOf = (needle: string) => Math.max(1, lines.findIndex((l) => l.includes(needle)) + 1);
+  const add = (rule: string, needle: string, message: string) => findings.push({ rule, line: lineOf(needle), message });
+  const { services = {} } = parseCompose(text) ?? {};
+
+  for (const [name, { slot, port }] of Object.entries(SLOTS)) {
+    const s = services[name];
+    if (!s) {
+      add('CP001', 'services:', `service ${name} is missing`);
+      continue;
+    }
+    const ports = publishedPorts(s);
+    if (ports.length !== 1 || ports[0] !== `127.0.0.1:${port}:3000`) add('CP001', `${name}:`, `${name} must publish exactly 127.0.0.1:${port}:3000 (found ${ports.join(', ') || 'none'})`);
+    if (envOf(s).DEPLOYMENT_SLOT !== slot) add('CP002', `${name}:`, `${name} must set DEPLOYMENT_SLOT=${slot}`);
+    if (!/\$\{APP_VERSION(:-[^}]*)?\}$/.test(s.image ?? '')) add('CP003', 'image:', `${name}: the image tag must be \${APP_VERSION}`);
+    if (!s.build?.args || !('APP_VERSION' in s.build.args)) add('CP003', 'build:', `${name}: build must pass the APP_VERSION build arg`);
+    if (!s.env_file) add('CP004', `${name}:`, `${name} needs env_file`);
+    if (seconds(s.stop_grace_period) < SHUTDOWN_TIMEOUT_DEFAULT_S + 5) add('CP005', 'stop_grace_period', `${name}: stop_grace_period must exceed the app's ${SHUTDOWN_TIMEOUT_DEFAULT_S}s drain by a margin`);
+    const test = s.healthcheck?.test ?? [];
+    if (JSON.stringify(test) !== JSON.stringify(['CMD', ...dockerfileHealthcheck])) add('CP006', 'healthcheck', `${name}: healthcheck.test must be the Dockerfile's HEALTHCHECK command`);
+    const r = s.deploy?.resources;
+    if (Number(r?.limits?.cpus) !== 2 || r?.limits?.memory !== '2G' || Number(r?.reservations?.cpus) !== 0.5 || r?.reservations?.memory !== '512M') {
+      add('CP007', 'resources', `${name}: resources must be limits 2 CPUs / 2G, reservations 0.5 / 512M`);
+    }
+  }
+
+  const redis = services.redis;
+  if (!redis) add('CP008', 'services:', 'service redis is missing');
+  else {
+    if ((redis.ports ?? []).length > 0) add('CP008', 'redis:', 'redis must not publish ports');
+    if (!/--requirepass/.test(JSON.stringify(redis.command ?? ''))) add('CP008', 'redis:', 'redis must start with --requirepass');
+  }
+
+  const nginx = services['nginx-lb'];
+  if (!nginx) add('CP009', 'services:', 'service nginx-lb is missing');
+  else {
+    const ports = publishedPorts(nginx);
+    for (const p of ['80', '443']) if (!ports.some((x) => x.endsWith(`:${p}:${p}`))) add('CP009', 'nginx-lb:', `nginx-lb must publish ${p}`);
+    const vols = (nginx.volumes ?? []).map(volumeParts);
+    const conf = vols.find((v) => v.target === '/etc/nginx/unite-hub');
+    if (!conf || !/^\.\/nginx\/?$/.test(conf.source) || conf.mode !== 'ro') add('CP009', 'volumes', 'nginx-lb must mount the ./nginx directory read-only at /etc/nginx/unite-hub');
+    if (!vols.some((v) => v.target === '/etc/nginx/certs' && v.mode === 'ro')) add('CP009', 'volumes', 'nginx-lb must mount the certificate directory read-only at /etc/nginx/certs');
+    if (!JSON.stringify(nginx.command ?? '').includes('/etc/nginx/unite-hub/nginx.conf')) add('CP009', 'nginx-lb:', 'nginx-lb must start with -c /etc/nginx/unite-hub/nginx.conf');
+  }
+  return findings;
+}
+
+export interface ComposeCli {
+  /** argv prefix: ['docker', 'compose'] or ['docker-compose'] */
+  argv: string[];
+  version: 'v2' | 'v1';
+}
+
+/** `docker compose` (v2 plugin) when it answers, else `docker-compose` (v1 or the v2 standalone binary). */
+export function detectCompose(env: NodeJS.ProcessEnv = process.env): ComposeCli | null {
+  const tryRun = (cmd: string, args: string[]) => spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 15_000 });
+  const v2 = tryRun('docker', ['compose', 'version', '--short']);
+  if (v2.status === 0) return { argv: ['docker', 'compose'], version: 'v2' };
+  const v1 = tryRun('docker-compose', ['version', '--short']);
+  if (v1.status === 0) return { argv: ['docker-compose'], version: /^v?1\./.test(v1.stdout.trim()) ? 'v1' : 'v2' };
+  return null;
+}

@@ -1,0 +1,304 @@
+// The compose runtime and the compose nginx control, driven through the docker / docker-compose
+// STAND-IN (tests/support/docker-standin-cli.ts; there is no Docker engine here, and this is the
+// only stand-in). It checks the exact commands docker receives, that docker's errors reach the
+// operator, and — because the stand-in runs the real production build for a slot container, with
+// the compose file's env_file, on the port the compose file publishes — that the health gate's
+// probe, the version and the graceful stop are real. Real Postgres and Redis back the app.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ComposeRuntime } from '../../scripts/deploy/runtimes/compose.ts';
+import { ComposeNginxControl } from '../../scripts/deploy/nginx-compose.ts';
+import { DeployError, EXIT } from '../../scripts/deploy/types.ts';
+import { installDockerStandIn, type DockerStandIn } from '../support/docker-standin.ts';
+import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { ROOT, SERVER_JS } from '../support/app.ts';
+import { freePort, isAlive, spawnLogged } from '../support/proc.ts';
+import { appEnv } from './health-env.ts';
+
+const FILE = 'docker-compose.production.yml';
+let pg: PgServer;
+let redis: RedisServer;
+let ai: AnthropicStandIn;
+let proj: string;
+let ports: { blue: number; green: number };
+let envFile: string;
+let docker: DockerStandIn | undefined;
+
+beforeAll(async () => {
+  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  ports = { blue: await freePort(), green: await freePort() };
+  // A project directory like the production host's checkout: the real compose file (slot ports
+  // moved to free ones), the real upstream template, an env file for the real services.
+  proj = mkdtempSync(join(tmpdir(), 'unite-hub-compose-proj-'));
+  const compose = readFileSync(join(ROOT, FILE), 'utf8').replace('"127.0.0.1:3008:3000"', `"127.0.0.1:${ports.blue}:3000"`).replace('"127.0.0.1:3009:3000"', `"127.0.0.1:${ports.green}:3000"`);
+  writeFileSync(join(proj, FILE), compose);
+  // The repository's nginx/ directory, as the host's checkout has it (nginx-lb mounts it).
+  cpSync(join(ROOT, 'nginx'), join(proj, 'nginx'), { recursive: true });
+  rmSync(join(proj, 'nginx', 'local', 'upstream'), { recursive: true, force: true });
+  envFile = join(proj, '.env.production');
+  const env = appEnv({ pg, redis, ai }, {});
+  delete (env as Record<string, unknown>).APP_VERSION;
+  delete (env as Record<string, unknown>).DEPLOYMENT_SLOT;
+  writeFileSync(envFile, Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+});
+
+afterEach(async () => {
+  await docker?.cleanup();
+  docker = undefined;
+});
+
+afterAll(async () => {
+  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
+  if (pg) removePostgresDir(pg);
+  if (proj) rmSync(proj, { recursive: true, force: true });
+});
+
+function setup(initial: Parameters<typeof installDockerStandIn>[0] = {}, extraEnv: Record<string, string> = {}) {
+  docker = installDockerStandIn(initial, { serverJs: SERVER_JS });
+  const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, ...extraEnv });
+  const runtime = new ComposeRuntime({ root: proj, file: FILE, ports, env });
+  const nginx = new ComposeNginxControl({ root: proj, file: FILE, env, conf: join(proj, 'nginx/nginx.conf'), templateFile: join(proj, 'nginx/upstream/active.conf.template') });
+  return { runtime, nginx, docker };
+}
+
+function setupNginxOnly(d: DockerStandIn) {
+  return new ComposeNginxControl({ root: proj, file: FILE, env: d.env({ UNITE_HUB_ENV_FILE: envFile }), conf: join(proj, 'nginx/nginx.conf'), templateFile: join(proj, 'nginx/upstream/active.conf.template') });
+}
+
+async function rejection(p: Promise<unknown>): Promise<DeployError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof DeployError) return err;
+    throw err;
+  }
+  throw new Error('expected a DeployError');
+}
+
+const mutating = (cmds: string[]) => cmds.filter((c) => / (build|pull|up|stop|exec|run) /.test(c));
+
+describe('compose CLI detection', () => {
+  it('uses `docker compose` when the plugin answers, else `docker-compose`, else refuses', async () => {
+    const v2 = setup({ mode: 'v2' });
+    await v2.runtime.resolveVersion('v1');
+    expect(v2.docker.commands()).toContain('docker compose version --short');
+    expect(v2.runtime.describeStop('blue', 1000)[0]).toMatch(/^docker compose -f docker-compose\.production\.yml stop/);
+    await v2.docker.cleanup();
+
+    const v1 = setup({ mode: 'v1' });
+    await v1.runtime.resolveVersion('v1');
+    expect(v1.docker.commands()).toEqual(expect.arrayContaining(['docker compose version --short', 'docker-compose version --short']));
+    expect(v1.runtime.describeStop('blue', 1000)[0]).toMatch(/^docker-compose -f docker-compose\.production\.yml stop/);
+
+    const empty = mkdtempSync(join(tmpdir(), 'unite-hub-nopath-'));
+    try {
+      const none = new ComposeRuntime({ root: proj, file: FILE, ports, env: { PATH: empty } as unknown as NodeJS.ProcessEnv });
+      const err = await rejection(none.resolveVersion('v1'));
+      expect(err.exitCode).toBe(EXIT.refused);
+      expect(err.message).toMatch(/neither `docker compose` nor `docker-compose`/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ComposeRuntime', () => {
+  it('resolves versions by looking only (safe for --dry-run)', async () => {
+    const { runtime, docker } = setup({ images: ['unite-hub:v1'] });
+    expect(await runtime.resolveVersion('v1')).toEqual({ version: 'v1', source: 'image unite-hub:v1 (present)' });
+    expect((await runtime.resolveVersion(undefined)).source).toBe('image unite-hub:latest (to be built from this checkout)');
+    expect((await rejection(runtime.resolveVersion('v1;rm -rf /'))).exitCode).toBe(EXIT.refused);
+    expect(mutating(docker.commands())).toEqual([]);
+    const remote = new ComposeRuntime({ root: proj, file: FILE, ports, env: docker.env({ UNITE_HUB_IMAGE: 'ghcr.io/acme/unite-hub' }) });
+    expect((await remote.resolveVersion('abc123')).source).toBe('image ghcr.io/acme/unite-hub:abc123 (to be pulled)');
+  });
+
+  it('builds a missing image, starts redis then the slot, and the slot answers on its published port', async () => {
+    const { runtime, docker } = setup();
+    const v = await runtime.resolveVersion(undefined);
+    const info = await runtime.start('blue', v);
+    expect(mutating(docker.commands())).toEqual([
+      `docker compose -f ${FILE} build unite-hub-blue`,
+      `docker compose -f ${FILE} up -d --no-recreate redis`,
+      `docker compose -f ${FILE} up -d --no-deps --no-build unite-hub-blue`,
+    ]);
+    // APP_VERSION went to every command that builds or creates containers.
+    const creating = docker.calls().filter((c) => c.argv.includes('build') || c.argv.includes('up'));
+    expect(creating.map((c) => c.APP_VERSION)).toEqual(['latest', 'latest', 'latest']);
+    expect(info).toMatchObject({ slot: 'blue', running: true, version: 'latest' });
+    expect(info.detail).toContain(`127.0.0.1:${ports.blue}`);
+
+    // The health gate's probe: the real app behind the published port, reporting slot and version.
+    let probe = await runtime.probe('blue', '/api/health/system', 5000);
+    for (let i = 0; i < 100 && probe.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      probe = await runtime.probe('blue', '/api/health/system', 5000);
+    }
+    expect(probe.status).toBe(200);
+    expect(JSON.parse(probe.body)).toMatchObject({ version: 'latest', slot: 'blue' });
+    expect(await runtime.logTail('blue', 50)).toMatch(/Ready|Next\.js/);
+
+    // Graceful stop with the compose file's 35 s grace (longer than the CLI's 1 s here).
+    const pid = docker.state().containers['unite-hub-blue']!.pid!;
+    docker.clearCalls();
+    await runtime.stop('blue', 1000);
+    expect(mutating(docker.commands())).toEqual([`docker compose -f ${FILE} stop -t 35 unite-hub-blue`]);
+    expect(isAlive(pid)).toBe(false);
+    expect((await runtime.inspect('blue')).running).toBe(false);
+    docker.clearCalls();
+    await runtime.stop('blue', 1000); // not running: nothing to do
+    expect(mutating(docker.commands())).toEqual([]);
+  });
+
+  it('pulls a registry image and shows docker\'s error when the tag does not exist', async () => {
+    const { runtime, docker } = setup({ remote: ['ghcr.io/acme/unite-hub:abc123'] }, { UNITE_HUB_IMAGE: 'ghcr.io/acme/unite-hub' });
+    await runtime.start('green', await runtime.resolveVersion('abc123'));
+    expect(mutating(docker.commands())[0]).toBe(`docker compose -f ${FILE} pull unite-hub-green`);
+    expect((await runtime.inspect('green')).version).toBe('abc123');
+
+    docker.clearCalls();
+    const err = await rejection(runtime.start('blue', await runtime.resolveVersion('nope')));
+    expect(err.exitCode).toBe(EXIT.refused);
+    expect(err.message).toMatch(/pulling ghcr\.io\/acme\/unite-hub:nope failed: .*manifest unknown/);
+    expect(mutating(docker.commands())).toEqual([`docker compose -f ${FILE} pull unite-hub-blue`]); // nothing started
+  });
+
+  it('a failing build or up stops the deploy with docker\'s own message', async () => {
+    const { runtime, docker } = setup({ fail: { 'compose up unite-hub-green': { code: 1, stderr: 'Error response from daemon: driver failed programming external connectivity: Bind for 127.0.0.1:3009 failed: port is already allocated' } } }, {});
+    docker.update((s) => s.images.push('unite-hub:v7'));
+    const err = await rejection(runtime.start('green', await runtime.resolveVersion('v7')));
+    expect(err.message).toContain('starting the green slot failed');
+    expect(err.message).toContain('port is already allocated');
+    docker.update((s) => (s.fail = { 'compose build': { code: 1, stderr: 'failed to solve: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1' } }));
+    const build = await rejection(runtime.start('blue', await runtime.resolveVersion('v8')));
+    expect(build.message).toMatch(/building unite-hub:v8 failed: .*exited 1/);
+  });
+});
+
+describe('ComposeNginxControl', () => {
+  it('tests and reloads nginx-lb with its -c file, starting it when it is not running', async () => {
+    const { nginx, docker } = setup();
+    expect(nginx.upstreamAddress('green')).toBe('unite-hub-green:3000');
+    expect(nginx.upstreamFile).toBe(join(proj, 'nginx/upstream/active.conf'));
+    expect(await nginx.isRunning()).toBe(false);
+    expect((await nginx.test()).ok).toBe(true);
+    expect((await nginx.reload()).ok).toBe(true);
+    expect(await nginx.isRunning()).toBe(true);
+    expect((await nginx.test()).output).toContain('test is successful');
+    expect((await nginx.reload()).ok).toBe(true);
+    // After the reload the pre-reload workers are the old generation: none left here...
+    expect(await nginx.oldWorkers()).toEqual({ accepting: 0, draining: 0 });
+    const cmds = mutating(docker.commands()).filter((c) => !/ sh -c /.test(c));
+    expect(cmds).toEqual([
+      `docker compose -f ${FILE} run --rm --no-deps -T nginx-lb nginx -t -c /etc/nginx/unite-hub/nginx.conf`,
+      `docker compose -f ${FILE} up -d --no-deps nginx-lb`,
+      `docker compose -f ${FILE} exec -T nginx-lb nginx -t -c /etc/nginx/unite-hub/nginx.conf`,
+      `docker compose -f ${FILE} exec -T nginx-lb nginx -s reload -c /etc/nginx/unite-hub/nginx.conf`,
+    ]);
+    // ...and two still finishing their requests are counted as draining, never as accepting.
+    docker.update((s) => (s.nginxDraining = 2));
+    expect((await nginx.reload()).ok).toBe(true);
+    expect(await nginx.oldWorkers()).toEqual({ accepting: 0, draining: 2 });
+    // Before any reload by this control, nothing counts as old.
+    const fresh = setupNginxOnly(docker);
+    expect(await fresh.oldWorkers()).toEqual({ accepting: 0, draining: 0 });
+  });
+
+  it('reports a failing `nginx -t` with nginx\'s message and never throws', async () => {
+    const message = 'nginx: [emerg] host not found in upstream "unite-hub-green:3000" in /etc/nginx/unite-hub/upstream/active.conf:3';
+    const { nginx } = setup({ fail: { 'nginx -t': { code: 1, stderr: message } } });
+    await nginx.reload();
+    const r = await nginx.test();
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain('host not found in upstream');
+  });
+});
+
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const p = spawnLogged(process.execPath, [join(ROOT, 'scripts/deploy/cli.ts'), ...args], { cwd: ROOT, env });
+  const code = await p.exited;
+  return { code, out: p.output() };
+}
+
+describe('the deploy CLI with the compose runtime', () => {
+
+  it('--dry-run prints the compose commands and changes nothing', async () => {
+    const { docker } = setup({ images: ['unite-hub:v1'] });
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    try {
+      const r = await cli(['green', '--dry-run', '--version', 'v2', '--runtime', 'compose', '--state-dir', state, '--compose-file', join(proj, FILE)], docker.env({ UNITE_HUB_ENV_FILE: envFile }));
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('compose runtime');
+      expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} build unite-hub-green`);
+      expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
+      expect(r.out).toContain('nginx -t -c /etc/nginx/unite-hub/nginx.conf');
+      expect(mutating(docker.commands())).toEqual([]);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('DEPLOY_RUNTIME=auto (the default) takes compose only when a Docker engine answers', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    try {
+      const withEngine = setup({ engine: true, images: ['unite-hub:latest'] });
+      const a = await cli(['blue', '--dry-run', '--state-dir', state, '--compose-file', join(proj, FILE)], withEngine.docker.env({ UNITE_HUB_ENV_FILE: envFile }));
+      expect(a.out).toContain('compose runtime');
+      expect(a.out).toContain('http://127.0.0.1/api/health/live'); // nginx-lb on port 80
+      await withEngine.docker.cleanup();
+      const noEngine = setup({ engine: false });
+      const b = await cli(['blue', '--dry-run', '--state-dir', state], noEngine.docker.env({}));
+      expect(b.out).toContain('process runtime');
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a full deploy through the compose runtime', () => {
+  it('blue, then green --version v2, then --rollback: traffic through nginx-lb follows, old slots stop', async () => {
+    const nginxPort = await freePort();
+    const { docker } = setup();
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, DOCKER_STANDIN_NGINX_PORT: String(nginxPort) });
+    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    const args = [
+      '--runtime', 'compose', '--compose-file', join(proj, FILE), '--nginx-conf', join(proj, 'nginx/nginx.conf'),
+      '--upstream-template', join(proj, 'nginx/upstream/active.conf.template'), '--nginx-url', nginxUrl, '--state-dir', state,
+      '--blue-port', String(ports.blue), '--green-port', String(ports.green),
+      '--gate-interval', '0.25', '--gate-timeout', '30', '--probe-timeout', '2', '--monitor', '2', '--monitor-interval', '0.25',
+      '--monitor-failures', '2', '--confirm-timeout', '10', '--drain-timeout', '10', '--stop-grace', '10',
+    ];
+    const served = async () => {
+      const r = await fetch(`${nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(5000) });
+      return `${r.headers.get('x-deployment-slot')}/${r.headers.get('x-app-version')}`;
+    };
+    const running = (svc: string) => docker.state().containers[svc]?.running ?? false;
+    try {
+      const first = await cli(['blue', ...args], env);
+      expect(first.code, first.out).toBe(0);
+      expect(await served()).toBe('blue/latest');
+
+      const second = await cli(['green', '--version', 'v2', ...args], env);
+      expect(second.code, second.out).toBe(0);
+      expect(await served()).toBe('green/v2');
+      expect(running('unite-hub-blue')).toBe(false);
+      expect(docker.commands().filter((c) => c.includes(" stop "))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`]);
+      expect(readFileSync(join(proj, 'nginx/upstream/active.conf'), 'utf8')).toContain('server unite-hub-green:3000');
+
+      const back = await cli(['--rollback', ...args], env);
+      expect(back.code, back.out).toBe(0);
+      expect(await served()).toBe('blue/latest');
+      expect(running('unite-hub-green')).toBe(false);
+      // Rollback started blue again with its recorded version, from the image built the first time.
+      const builds = docker.calls().filter((c) => c.argv.includes('build')).map((c) => c.APP_VERSION);
+      expect(builds).toEqual(['latest', 'v2']);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -1,0 +1,305 @@
+// STAND-IN for the `docker` and `docker-compose` executables. There is no Docker engine on the
+// development and CI machines, so the compose runtime's tests put this first on PATH (see
+// docker-standin.ts). It is the ONLY stand-in of the container work, and it only exists because
+// no engine can run here. It records every argv (calls.jsonl) and answers the way docker does for
+// the commands the deploy CLI uses: the same output shapes (`ps -q` ids, `inspect` JSON,
+// `image inspect`), the same "No such image" / "manifest unknown" errors and exit codes. A slot
+// service that `up` starts is the real production build (server.js) on the port the compose file
+// publishes, with the compose file's env_file and environment, so probes hit a real app and
+// `stop -t N` is a real SIGTERM with N seconds of grace. With DOCKER_STANDIN_NGINX_PORT set, the
+// nginx-lb "container" is a real nginx on that loopback port: its config is the mounted nginx/
+// directory's local variant (no TLS, unprivileged port), and the upstream include is the host's
+// nginx/upstream/active.conf with `unite-hub-<slot>:3000` resolved to the slot's published port,
+// which is what Docker's DNS and port mapping do for the real container.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { parse } from 'yaml';
+
+interface Container {
+  id: string;
+  service: string;
+  image: string;
+  env: Record<string, string>;
+  running: boolean;
+  pid?: number;
+  created: string;
+  startedAt?: string;
+}
+export interface StandInState {
+  /** 'v2': `docker compose` works; 'v1': only `docker-compose` does. */
+  mode: 'v1' | 'v2';
+  /** Whether `docker info` reaches an engine (DEPLOY_RUNTIME=auto asks it). */
+  engine?: boolean;
+  /** nginx-lb: worker generation (a reload starts a new one) and old workers still shutting down. */
+  nginxGen?: number;
+  nginxDraining?: number;
+  images: string[];
+  /** Images a `pull` can fetch (the "registry"). */
+  remote: string[];
+  containers: Record<string, Container>;
+  /** Injected failures: key = "compose build", "compose exec nginx -t", ...; value = stderr + exit code. */
+  fail: Record<string, { code: number; stderr: string; stdout?: string }>;
+}
+
+const dir = process.env.DOCKER_STANDIN_DIR;
+if (!dir) {
+  console.error('docker stand-in: DOCKER_STANDIN_DIR is not set');
+  process.exit(125);
+}
+const stateFile = join(dir, 'state.json');
+const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StandInState;
+const save = () => writeFileSync(stateFile, JSON.stringify(state, null, 2));
+const [tool, ...argv] = process.argv.slice(2);
+appendFileSync(join(dir, 'calls.jsonl'), `${JSON.stringify({ tool, argv, cwd: process.cwd(), APP_VERSION: process.env.APP_VERSION, UNITE_HUB_IMAGE: process.env.UNITE_HUB_IMAGE })}\n`);
+
+function out(stdout: string, code = 0, stderr = ''): never {
+  if (stdout) process.stdout.write(stdout.endsWith('\n') ? stdout : `${stdout}\n`);
+  if (stderr) process.stderr.write(stderr.endsWith('\n') ? stderr : `${stderr}\n`);
+  process.exit(code);
+}
+function injected(key: string): void {
+  const f = state.fail[key];
+  if (f) out(f.stdout ?? '', f.code, f.stderr);
+}
+const alive = (pid?: number) => {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+for (const c of Object.values(state.containers)) if (c.running && c.pid && !alive(c.pid)) c.running = false;
+
+// ---- docker (engine CLI)
+if (tool === 'docker') {
+  if (argv[0] === 'compose') compose(argv.slice(1));
+  else if (argv[0] === 'info') {
+    if (state.engine) out('27.3.1');
+    out('', 1, 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  } else if (argv[0] === 'image' && argv[1] === 'inspect') {
+    const ref = argv.at(-1)!;
+    if (state.images.includes(ref)) out(`sha256:${Buffer.from(ref).toString('hex').padEnd(64, '0').slice(0, 64)}`);
+    out('', 1, `Error: No such image: ${ref}`);
+  } else if (argv[0] === 'inspect') {
+    const ids = argv.slice(1).filter((a) => !a.startsWith('-'));
+    const found = ids.map((id) => Object.values(state.containers).find((c) => c.id === id));
+    if (found.some((c) => !c)) out('[]', 1, `Error: No such object: ${ids[found.findIndex((c) => !c)]}`);
+    out(JSON.stringify(found.map((c) => ({
+      Id: c!.id,
+      Name: `/${c!.service}`,
+      Created: c!.created,
+      State: { Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: c!.running ? { Status: 'healthy' } : undefined },
+      Config: { Image: c!.image, Env: Object.entries(c!.env).map(([k, v]) => `${k}=${v}`) },
+    })), null, 2));
+  } else out('', 1, `docker: '${argv[0]}' is not a docker command.\nSee 'docker --help'`);
+} else if (tool === 'docker-compose') {
+  compose(argv);
+}
+
+function interpolate(v: string): string {
+  return v.replace(/\$\{(\w+)(?::-([^}]*))?\}/g, (_, name: string, def?: string) => process.env[name] || def || '');
+}
+
+function compose(args: string[]): never {
+  if (args[0] === 'version') {
+    if (tool === 'docker' && state.mode === 'v1') out('', 1, "docker: 'compose' is not a docker command.\nSee 'docker --help'");
+    out(tool === 'docker' ? '2.29.7' : '1.29.2');
+  }
+  let file = 'docker-compose.yml';
+  while (args[0]?.startsWith('-')) {
+    const opt = args.shift()!;
+    if (opt === '-f' || opt === '--file') file = args.shift()!;
+    else if (opt === '-p' || opt === '--project-name' || opt === '--project-directory') args.shift();
+  }
+  const path = isAbsolute(file) ? file : join(process.cwd(), file);
+  if (!existsSync(path)) out('', 1, `open ${path}: no such file or directory`);
+  const cfg = parse(readFileSync(path, 'utf8'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
+  const [cmd, ...rest] = args;
+  const flags = rest.filter((a) => a.startsWith('-'));
+  const services = rest.filter((a, i) => !a.startsWith('-') && !(rest[i - 1] === '-t' || rest[i - 1] === '--timeout'));
+  const svc = (name: string) => cfg.services[name] ?? out('', 1, `no such service: ${name}`);
+  const imageOf = (name: string) => interpolate(String(svc(name).image));
+
+  switch (cmd) {
+    case 'ps': {
+      const c = state.containers[services[0]!];
+      out(c && (c.running || flags.includes('-a')) ? c.id : '');
+    }
+    // falls through (out() never returns)
+    case 'build': {
+      injected('compose build');
+      const ref = imageOf(services[0]!);
+      state.images.push(ref);
+      save();
+      out(`Building ${services[0]}\nSuccessfully tagged ${ref}`);
+    }
+    // falls through
+    case 'pull': {
+      const ref = imageOf(services[0]!);
+      if (!state.remote.includes(ref)) out('', 1, `Error response from daemon: manifest for ${ref} not found: manifest unknown: manifest unknown`);
+      state.images.push(ref);
+      save();
+      out(`Pulling ${services[0]} ... done`);
+    }
+    // falls through
+    case 'up': {
+      for (const name of services) {
+        injected(`compose up ${name}`);
+        const image = imageOf(name);
+        const isApp = name.startsWith('unite-hub-');
+        if (isApp && !state.images.includes(image)) out('', 1, `Error response from daemon: No such image: ${image}`);
+        const existing = state.containers[name];
+        const keep = existing && (flags.includes('--no-recreate') || existing.image === image);
+        const c: Container = keep ? existing : { id: randomBytes(32).toString('hex'), service: name, image, env: {}, running: false, created: new Date().toISOString() };
+        if (!keep && existing?.running) stop(existing, 10);
+        if (!c.running) {
+          if (name === 'nginx-lb' && realNginx()) c.pid = startRealNginx(cfg, path);
+          startContainer(c, svc(name), isApp);
+        }
+        state.containers[name] = c;
+      }
+      save();
+      out('', 0, services.map((s) => `Container ${s}  Started`).join('\n'));
+    }
+    // falls through
+    case 'stop': {
+      const t = Number(rest[rest.indexOf('-t') + 1] ?? 10);
+      for (const name of services) {
+        const c = state.containers[name];
+        if (c?.running) stop(c, t);
+      }
+      save();
+      out('', 0, services.map((s) => `Container ${s}  Stopped`).join('\n'));
+    }
+    // falls through
+    case 'logs': {
+      const c = state.containers[services[0]!];
+      const log = c ? join(dir!, `${c.id}.log`) : '';
+      const n = Number((flags.find((f) => f.startsWith('--tail=')) ?? '--tail=100').split('=')[1]);
+      out(log && existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-n - 1).join('\n') : '');
+    }
+    // falls through
+    case 'exec':
+    case 'run': {
+      const name = services[0]!;
+      if (cmd === 'exec' && !state.containers[name]?.running) out('', 1, `service "${name}" is not running`);
+      const command = rest.slice(rest.indexOf(name) + 1).join(' ');
+      if (name === 'nginx-lb' && realNginx()) realNginxCommand(command, cfg, path);
+      if (/nginx -t/.test(command)) injected('nginx -t');
+      if (/nginx -s reload/.test(command)) {
+        injected('nginx -s reload');
+        state.nginxGen = (state.nginxGen ?? 0) + 1;
+        save();
+        out('', 0, '');
+      }
+      if (/nginx -t/.test(command)) out('', 0, 'nginx: the configuration file /etc/nginx/unite-hub/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/unite-hub/nginx.conf test is successful');
+      if (/\/proc\/\[0-9\]\*/.test(command)) {
+        // The container's process table as the deploy CLI's /proc loop prints it: pid, ppid, title.
+        const gen = state.nginxGen ?? 0;
+        const rows = ['1\t0\tnginx: master process nginx -c /etc/nginx/unite-hub/nginx.conf -g daemon off;'];
+        for (let i = 1; i <= 2; i++) rows.push(`${100 * (gen + 1) + i}\t1\tnginx: worker process`);
+        for (let i = 1; i <= (state.nginxDraining ?? 0); i++) rows.push(`${100 * gen + i}\t1\tnginx: worker process is shutting down`);
+        rows.push(`${100 * (gen + 1) + 50}\t0\tsh -c for d in /proc/[0-9]*; do ...`);
+        out(rows.join('\n'));
+      }
+      out('', 0, '');
+    }
+    // falls through
+    default:
+      out('', 1, `unknown compose command in the stand-in: ${cmd}`);
+  }
+}
+
+function startContainer(c: Container, s: Record<string, unknown>, isApp: boolean): void {
+  const envFile = s.env_file ? interpolate(String(s.env_file)) : '';
+  const fromFile = envFile && existsSync(envFile) ? (parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
+  const own = Object.fromEntries(Object.entries((s.environment ?? {}) as Record<string, string>).map(([k, v]) => [k, interpolate(String(v))]));
+  c.env = { ...fromFile, ...own };
+  c.running = true;
+  c.startedAt = new Date().toISOString();
+  const serverJs = process.env.DOCKER_STANDIN_SERVER_JS;
+  const published = ((s.ports ?? []) as string[]).map((p) => /^127\.0\.0\.1:(\d+):3000$/.exec(p)?.[1]).find(Boolean);
+  if (isApp && serverJs && published) {
+    // The container's process: the real standalone server on the published loopback port.
+    const fd = openSync(join(dir!, `${c.id}.log`), 'a');
+    const child = spawn(process.execPath, [serverJs], {
+      cwd: join(serverJs, '..'),
+      env: { PATH: process.env.PATH, ...c.env, NODE_ENV: 'production', HOSTNAME: '127.0.0.1', PORT: published },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    child.unref();
+    c.pid = child.pid;
+  }
+}
+
+function stop(c: Container, graceS: number): void {
+  if (c.pid && alive(c.pid)) {
+    process.kill(c.pid, 'SIGTERM');
+    const deadline = Date.now() + graceS * 1000;
+    while (alive(c.pid) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    if (alive(c.pid)) process.kill(c.pid, 'SIGKILL');
+  }
+  c.running = false;
+}
+
+// ---- nginx-lb as a real nginx (DOCKER_STANDIN_NGINX_PORT)
+function realNginx(): boolean {
+  return !!process.env.DOCKER_STANDIN_NGINX_PORT;
+}
+// Function declarations (hoisted): the command dispatch above runs before this part of the module.
+function nginxBin(): string {
+  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ?? 'nginx';
+}
+function prefix(): string {
+  return join(dir!, 'nginx-lb');
+}
+function confFile(): string {
+  return join(prefix(), 'conf', 'nginx.conf');
+}
+
+/** Renders the container's view of the mounted nginx/ directory into the stand-in's prefix. */
+function renderNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): void {
+  const vols = (cfg.services['nginx-lb']?.volumes ?? []) as string[];
+  const mount = vols.map((v) => /^(.*):\/etc\/nginx\/unite-hub(?::ro)?$/.exec(v)?.[1]).find(Boolean);
+  if (!mount) out('', 1, 'stand-in: nginx-lb has no /etc/nginx/unite-hub mount');
+  const src = isAbsolute(mount) ? mount : join(dirname(composePath), mount);
+  const conf = join(prefix(), 'conf');
+  for (const d of ['logs', 'temp', 'conf/upstream']) mkdirSync(join(prefix(), d), { recursive: true });
+  cpSync(join(src, 'snippets'), join(conf, 'snippets'), { recursive: true });
+  const local = readFileSync(join(src, 'local', 'nginx.conf'), 'utf8');
+  writeFileSync(confFile(), local.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${process.env.DOCKER_STANDIN_NGINX_PORT};`).replaceAll('../snippets/', 'snippets/'));
+  const published = (svc: string) => ((cfg.services[svc]?.ports ?? []) as string[]).map((p) => /^127\.0\.0\.1:(\d+):3000$/.exec(p)?.[1]).find(Boolean);
+  const upstream = readFileSync(join(src, 'upstream', 'active.conf'), 'utf8').replace(/(unite-hub-(?:blue|green)):3000/g, (_, svc: string) => `127.0.0.1:${published(svc) ?? '1'}`);
+  writeFileSync(join(conf, 'upstream', 'active.conf'), upstream);
+}
+
+function nginxArgs(): string[] {
+  return ['-p', `${prefix()}/`, '-e', join(prefix(), 'logs', 'error.log'), '-c', confFile()];
+}
+
+function startRealNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): number | undefined {
+  renderNginx(cfg, composePath);
+  const r = spawnSync(nginxBin(), nginxArgs(), { encoding: 'utf8' });
+  if (r.status !== 0) out('', 1, `Error response from daemon: nginx-lb exited: ${r.stderr}`);
+  return Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
+}
+
+function realNginxCommand(command: string, cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): void {
+  if (/^nginx -t/.test(command) || /^nginx -s reload/.test(command)) {
+    renderNginx(cfg, composePath);
+    const r = spawnSync(nginxBin(), [...nginxArgs(), ...(command.includes('-s reload') ? ['-s', 'reload'] : ['-t'])], { encoding: 'utf8' });
+    out(r.stdout, r.status ?? 1, r.stderr.replaceAll(confFile(), '/etc/nginx/unite-hub/nginx.conf'));
+  }
+  if (/^sh -c /.test(command) && command.includes('/proc/[0-9]*')) {
+    // The container only sees its own processes: keep the master and its children.
+    const r = spawnSync('sh', ['-c', command.slice('sh -c '.length)], { encoding: 'utf8' });
+    const master = Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
+    out(r.stdout.split('\n').filter((l) => { const [pid, ppid] = l.split('\t'); return Number(pid) === master || Number(ppid) === master; }).join('\n'));
+  }
+}
