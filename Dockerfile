@@ -37,6 +37,12 @@ ARG APP_VERSION=latest
 ENV APP_VERSION=${APP_VERSION}
 LABEL org.opencontainers.image.title="unite-hub" \
       org.opencontainers.image.version="${APP_VERSION}"
+# curl and nc are not needed by the app or its HEALTHCHECK (node's fetch): they are here because
+# the production guide's troubleshooting runs them inside a slot container
+# (`exec unite-hub-blue curl http://localhost:3000/api/health/system`, `nc -zv <db-host> 5432`).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl netcat-openbsd \
+ && rm -rf /var/lib/apt/lists/*
 # Application files stay owned by root (read-only for the app); only Next's cache dir is writable.
 COPY --from=build /app/.next/standalone ./
 COPY --from=build /app/.next/static ./.next/static
@@ -45,7 +51,7 @@ RUN mkdir -p .next/cache && chown node:node .next/cache
 # `node` (uid 1000) is the unprivileged user the official Node image ships.
 USER node
 EXPOSE 3000
-# No curl in the image: Node's own fetch, bounded by a timeout, exit 0 only on HTTP 200.
+# Node's own fetch (no dependence on curl), bounded by a timeout, exit 0 only on HTTP 200.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/health/live',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 # SIGTERM (docker stop / compose stop) starts the app's own drain (SHUTDOWN_TIMEOUT_MS); the

@@ -48,13 +48,14 @@ fi
 # 2. Debian packages the tests run for real (each test starts its own instance on a free port).
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in nginx redis-server postgresql chromium docker-compose shellcheck openssl; do
+PACKAGES=(nginx redis-server postgresql chromium docker-compose shellcheck openssl)
+for pkg in "${PACKAGES[@]}"; do
   have_pkg "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
 else
-  say "Debian packages present: nginx redis-server postgresql chromium docker-compose shellcheck openssl"
+  say "Debian packages present: ${PACKAGES[*]}"
 fi
 
 # 3. Dependencies exactly as locked.
