@@ -46,6 +46,14 @@ interface Row {
 
 const phases = (r: HistoryRecord) => r.phases.map((p) => `${p.name} ${p.ms}`).join(', ');
 const failed = (l: LoadStats) => l.errors + l.non2xx;
+// "0", or the count with what went wrong: "86 (HTTP 502 x86)".
+function failedCell(l: LoadStats): string {
+  const kinds = [
+    ...Object.entries(l.errorKinds).map(([k, n]) => `${k} x${n}`),
+    ...Object.entries(l.statuses).filter(([k]) => !k.startsWith('2')).map(([k, n]) => `HTTP ${k} x${n}`),
+  ];
+  return kinds.length ? `${failed(l)} (${kinds.join(', ')})` : String(failed(l));
+}
 
 const stack = await startDeployStack();
 const rows: Row[] = [];
@@ -86,7 +94,7 @@ try {
     '',
     '| scenario | exit | requests sent | failed / non-2xx | stale keep-alive retries | achieved req/s | switch latency (reload -> first response from new slot) | phases (ms) |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.exit} | ${r.load.sent} | ${failed(r.load)} (${JSON.stringify(r.load.errorKinds)} ${JSON.stringify(Object.fromEntries(Object.entries(r.load.statuses).filter(([k]) => k !== '200')))}) | ${r.load.staleKeepAliveRetries} | ${r.load.ratePerSec} | ${r.rec.metrics.switchLatencyMs ?? '-'} ms | ${phases(r.rec)} |`),
+    ...rows.map((r) => `| ${r.scenario} | ${r.exit} | ${r.load.sent} | ${failedCell(r.load)} | ${r.load.staleKeepAliveRetries} | ${r.load.ratePerSec} | ${r.rec.metrics.switchLatencyMs ?? '-'} ms | ${phases(r.rec)} |`),
     '',
     `Flip-back: the monitor's flip-back phase (render, nginx -t, reload, confirm blue answers) took ${flipRec.metrics.flipBackMs} ms; from the SIGKILL of green to the deploy CLI exiting with code ${exit}: ${killToExitMs} ms (detection by the monitor, flip-back, drain, stop). Requests that failed in that scenario are the ones nginx could only send to the crashed green (502) until the flip-back: a crash, not the switch. The load generator catches up on requests it fell behind on, and 502s come back fast, so more requests land in that window than rate x window.`,
     `Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}. ${nginxV.replace('nginx version: ', '')}.`,
