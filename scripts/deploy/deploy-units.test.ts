@@ -13,7 +13,8 @@ import type { ProbeResult } from './http-probe.ts';
 import { acquireLock, readLock } from './lock.ts';
 import { judgeThroughNginx } from './monitor.ts';
 import { atomicWrite } from './atomic-file.ts';
-import { lineDiff, renderUpstream } from './nginx-switch.ts';
+import { lineDiff, renderUpstream, upstreamVars } from './nginx-switch.ts';
+import type { NginxControl } from './nginx-control.ts';
 import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from './state.ts';
 import { DeployError, EXIT, silentLogger, type Logger } from './types.ts';
 
@@ -106,14 +107,22 @@ describe('state and history', () => {
 
 describe('upstream rendering', () => {
   it('renders the template and leaves unknown placeholders alone', () => {
-    const out = renderUpstream('# {{slot}} {{version}}\nserver {{address}} max_fails=0; {{nope}}\n', { slot: 'green', address: 'unite-hub-green:3000', version: 'v1.2.3', time: 't' });
+    const out = renderUpstream('# {{slot}} {{version}}\nserver {{address}} max_fails=0; {{nope}}\n', { slot: 'green', address: 'unite-hub-green:3000', version: 'v1.2.3', time: 't', backup: '' });
     expect(out).toBe('# green v1.2.3\nserver unite-hub-green:3000 max_fails=0; {{nope}}\n');
   });
 
   it('the committed template renders a line nginx accepts in an upstream block', () => {
     const tpl = readFileSync(new URL('../../nginx/upstream/active.conf.template', import.meta.url), 'utf8');
-    const out = renderUpstream(tpl, { slot: 'blue', address: '127.0.0.1:3008', version: 'v1', time: 't' });
-    expect(out.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
+    const servers = (backupSafe: boolean, backupSlot?: 'green') => {
+      const control = { backupSafe, upstreamAddress: (slot: string) => `127.0.0.1:${slot === 'blue' ? 3008 : 3009}` } as unknown as NginxControl;
+      const out = renderUpstream(tpl, upstreamVars(control, 'blue', 'v1', 't', backupSlot));
+      return out.split('\n').filter((l) => l && !l.startsWith('#'));
+    };
+    expect(servers(true)).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
+    // The slot traffic leaves stays as nginx's backup where that is safe (IP addresses)...
+    expect(servers(true, 'green')).toEqual(['server 127.0.0.1:3008 max_fails=0;', 'server 127.0.0.1:3009 backup max_fails=0;']);
+    // ...and never for docker service names, which stop resolving once the container is stopped.
+    expect(servers(false, 'green')).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
   });
 
   it('atomicWrite replaces the file by rename (new inode) and leaves no temp file', () => {

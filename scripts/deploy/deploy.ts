@@ -145,7 +145,10 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
     if (signal?.aborted) throw new AbortedError();
 
     // The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle.
-    const sw = await phase('switch', () => switchTraffic({ nginx, slot: target, version: resolved.version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: gatePassed, log }), (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`);
+    // The slot we leave stays nginx's `backup` (where the control allows it): a new slot that dies
+    // after the switch costs no request while the monitor flips back.
+    const backup = from && !inPlace ? from : undefined;
+    const sw = await phase('switch', () => switchTraffic({ nginx, slot: target, version: resolved.version, nginxUrl: cfg.nginxUrl, backup, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: gatePassed, log }), (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`);
     switched = true;
     record.metrics.switchLatencyMs = sw.switchLatencyMs;
     const state = readState(cfg.stateDir);

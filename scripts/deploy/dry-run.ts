@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDeploy, type DeployContext, type DeployRequest } from './deploy.ts';
 import { readLock } from './lock.ts';
-import { lineDiff, readTemplate, renderUpstream } from './nginx-switch.ts';
+import { lineDiff, readTemplate, renderUpstream, upstreamVars } from './nginx-switch.ts';
 import { readState } from './state.ts';
 
 const s = (ms: number) => `${ms / 1000} s`;
@@ -29,7 +29,7 @@ export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (lin
   if (req.skipTests) step('health gate SKIPPED (--skip-tests)');
   else step(`health gate: GET ${target}'s /api/health/system every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
   const current = existsSync(nginx.upstreamFile) ? readFileSync(nginx.upstreamFile, 'utf8') : '';
-  const next = renderUpstream(readTemplate(nginx), { slot: target, address: nginx.upstreamAddress(target), version: resolved.version, time: '<deploy time>' });
+  const next = renderUpstream(readTemplate(nginx), upstreamVars(nginx, target, resolved.version, '<deploy time>', from ?? undefined));
   step(`switch: write ${nginx.upstreamFile} (temp file in the same directory, then rename), then`);
   print(`     ${nginx.describeTest()}`);
   print(`     ${nginx.describeReload()}`);

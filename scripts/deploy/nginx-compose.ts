@@ -50,6 +50,11 @@ export interface ComposeNginxOptions extends ComposeOptions {
 export class ComposeNginxControl implements NginxControl {
   readonly name = 'compose nginx-lb';
   readonly upstreamFile: string;
+  /**
+   * No backup server: upstream hosts are service names, and once the old slot's container is
+   * stopped its name no longer resolves, so nginx-lb would refuse to reload or even start.
+   */
+  readonly backupSafe = false;
   readonly templateFile: string;
   private readonly compose: Compose;
   /** Worker pids before the last reload: afterwards they are the old generation. */

@@ -19,8 +19,15 @@ export interface NginxControl {
   readonly name: string;
   /** Host path of the upstream include nginx.conf reads (`upstream/active.conf` next to the -c file). */
   readonly upstreamFile: string;
-  /** Template the upstream file is rendered from ({{slot}}, {{address}}, {{version}}, {{time}}). */
+  /** Template the upstream file is rendered from ({{slot}}, {{address}}, {{version}}, {{time}}, {{backup}}). */
   readonly templateFile: string;
+  /**
+   * Whether the slot traffic leaves may stay in the upstream as an nginx `backup` server after it
+   * is stopped. True for IP:port addresses (a stopped backup is just a refused connection);
+   * false for docker DNS names: nginx refuses to (re)load a config whose upstream host does not
+   * resolve, and a stopped container's name does not.
+   */
+  readonly backupSafe: boolean;
   /** The `server` address of a slot as nginx must see it. */
   upstreamAddress(slot: Slot): string;
   /** `nginx -t` against the files on disk. Never throws. */

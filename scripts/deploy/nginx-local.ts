@@ -49,6 +49,8 @@ function quote(a: string): string {
 export class LocalNginxControl implements NginxControl {
   readonly name = 'local-nginx';
   readonly upstreamFile: string;
+  /** Upstream addresses are 127.0.0.1:<port>: a stopped backup slot is only a refused connection. */
+  readonly backupSafe = true;
   readonly templateFile: string;
   private readonly opts: LocalNginxOptions;
   private readonly pidFile: string;

@@ -16,6 +16,19 @@ export interface UpstreamVars {
   address: string;
   version: string;
   time: string;
+  /** The `{{backup}}` line: the previous slot as an nginx `backup` server, or a comment. */
+  backup: string;
+}
+
+/**
+ * Template variables for routing to `slot`, with `backupSlot` (the slot traffic leaves, still
+ * running) as nginx `backup`: if the new slot stops answering (connection refused/reset, timeout)
+ * nginx retries the request there (proxy_next_upstream) instead of answering 502, until the
+ * monitor flips back. Only where the control says a stopped backup is harmless (IP addresses).
+ */
+export function upstreamVars(nginx: NginxControl, slot: Slot, version: string, time: string, backupSlot?: Slot): UpstreamVars {
+  const backup = backupSlot && backupSlot !== slot && nginx.backupSafe ? `server ${nginx.upstreamAddress(backupSlot)} backup max_fails=0;` : '# no backup server';
+  return { slot, address: nginx.upstreamAddress(slot), version, time, backup };
 }
 
 export function renderUpstream(template: string, vars: UpstreamVars): string {
@@ -59,6 +72,8 @@ export interface SwitchOptions {
   version: string;
   /** nginx's own address, e.g. http://127.0.0.1 (production port 80) or http://127.0.0.1:8080. */
   nginxUrl: string;
+  /** The slot traffic leaves, kept as nginx `backup` while it still runs (see upstreamVars). */
+  backup?: Slot;
   confirmTimeoutMs: number;
   probeTimeoutMs: number;
   /**
@@ -81,11 +96,11 @@ const firstLine = (s: string) => s.split('\n').find((l) => /emerg|error|failed/i
 
 /**
  * Polls through nginx until a response carries the slot (and version) headers. Answers from the
- * old slot mean old workers are still routing: keep waiting. Errors and 5xx mean the new slot is
- * not serving what nginx sends it: after `badLimit` in a row, give up at once (the caller restores)
+ * old slot mean old workers are still routing: keep waiting (unless the old slot is the backup
+ * server: see below). Errors and 5xx mean the new slot is not serving what nginx sends it: after `badLimit` in a row, give up at once (the caller restores)
  * instead of letting traffic fail until the timeout.
  */
-export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 'slot' | 'version' | 'confirmTimeoutMs' | 'probeTimeoutMs'>, badLimit = Infinity): Promise<{ ok: boolean; ms: number; last: ProbeResult }> {
+export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 'slot' | 'version' | 'confirmTimeoutMs' | 'probeTimeoutMs' | 'backup'>, badLimit = Infinity): Promise<{ ok: boolean; ms: number; last: ProbeResult }> {
   const started = performance.now();
   let last: ProbeResult;
   let bad = 0;
@@ -94,7 +109,11 @@ export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 's
     if (last.status !== null && last.status < 500 && last.headers['x-deployment-slot'] === o.slot && last.headers['x-app-version'] === o.version) {
       return { ok: true, ms: Math.round(performance.now() - started), last };
     }
-    bad = last.status === null || last.status >= 500 ? bad + 1 : 0;
+    // With a backup server, an answer from the backup after the old workers stopped accepting
+    // means nginx fell back: the target refused or broke the request. Users are still served (by
+    // the backup), but the switch has failed just as surely as on a 502.
+    const fellBack = o.backup !== undefined && last.headers['x-deployment-slot'] === o.backup;
+    bad = last.status === null || last.status >= 500 || fellBack ? bad + 1 : 0;
     if (bad >= badLimit) break;
     await sleep(50);
   } while (performance.now() - started < o.confirmTimeoutMs);
@@ -111,7 +130,10 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   const { nginx, log } = o;
   const file = nginx.upstreamFile;
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : null;
-  const next = renderUpstream(readTemplate(nginx), { slot: o.slot, address: nginx.upstreamAddress(o.slot), version: o.version, time: new Date().toISOString() });
+  const vars = upstreamVars(nginx, o.slot, o.version, new Date().toISOString(), o.backup);
+  const next = renderUpstream(readTemplate(nginx), vars);
+  // The backup counts in the confirmation only where it was rendered (and old workers are tracked).
+  const confirmOpts = { ...o, backup: vars.backup.startsWith('server ') ? o.backup : undefined };
   let reloaded = false;
 
   const restore = async (why: string): Promise<never> => {
@@ -141,7 +163,7 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   // master has started the new workers and told the old ones to shut down. Only then is every new
   // request guaranteed to reach the target, so wait for that before confirming.
   await oldWorkersStopAccepting(nginx, o.confirmTimeoutMs);
-  const confirm = await confirmThroughNginx(o, o.failFast ? 3 : Infinity);
+  const confirm = await confirmThroughNginx(confirmOpts, o.failFast ? 3 : Infinity);
   if (!confirm.ok) return restore(`nginx did not get a good answer from ${o.slot} (version ${o.version}) after ${confirm.ms} ms; last answer: ${describeProbe(confirm.last)}`);
   const switchLatencyMs = Math.round(performance.now() - reloadAt);
   log.info(`nginx now routes to ${o.slot}: first response from it ${switchLatencyMs} ms after the reload`);
