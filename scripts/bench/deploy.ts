@@ -96,7 +96,7 @@ try {
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.scenario} | ${r.exit} | ${r.load.sent} | ${failedCell(r.load)} | ${r.load.staleKeepAliveRetries} | ${r.load.ratePerSec} | ${r.rec.metrics.switchLatencyMs ?? '-'} ms | ${phases(r.rec)} |`),
     '',
-    `Flip-back: the monitor's flip-back phase (render, nginx -t, reload, confirm blue answers) took ${flipRec.metrics.flipBackMs} ms; from the SIGKILL of green to the deploy CLI exiting with code ${exit}: ${killToExitMs} ms (detection by the monitor, flip-back, drain, stop). Requests that failed in that scenario are the ones nginx could only send to the crashed green (502) until the flip-back: a crash, not the switch. The load generator catches up on requests it fell behind on, and 502s come back fast, so more requests land in that window than rate x window.`,
+    `Flip-back: the monitor's flip-back phase (render, nginx -t, reload, confirm blue answers) took ${flipRec.metrics.flipBackMs} ms; from the SIGKILL of green to the deploy CLI exiting with code ${exit}: ${killToExitMs} ms (detection by the monitor, flip-back, drain, stop). Until the flip-back, blue is nginx's backup server: requests green could not answer are retried on blue (proxy_next_upstream), so the crash itself costs GET requests nothing; any failures in that row are requests nginx could not retry.`,
     `Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}. ${nginxV.replace('nginx version: ', '')}.`,
   ];
   const text = lines.join('\n');
