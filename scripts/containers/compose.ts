@@ -94,10 +94,11 @@ export function lintCompose(text: string, dockerfileHealthcheck: string[]): Find
     const ports = publishedPorts(nginx);
     for (const p of ['80', '443']) if (!ports.some((x) => x.endsWith(`:${p}:${p}`))) add('CP009', 'nginx-lb:', `nginx-lb must publish ${p}`);
     const vols = (nginx.volumes ?? []).map(volumeParts);
-    const conf = vols.find((v) => v.target === '/etc/nginx/unite-hub');
-    if (!conf || !/^\.\/nginx\/?$/.test(conf.source) || conf.mode !== 'ro') add('CP009', 'volumes', 'nginx-lb must mount the ./nginx directory read-only at /etc/nginx/unite-hub');
-    if (!vols.some((v) => v.target === '/etc/nginx/certs' && v.mode === 'ro')) add('CP009', 'volumes', 'nginx-lb must mount the certificate directory read-only at /etc/nginx/certs');
-    if (!JSON.stringify(nginx.command ?? '').includes('/etc/nginx/unite-hub/nginx.conf')) add('CP009', 'nginx-lb:', 'nginx-lb must start with -c /etc/nginx/unite-hub/nginx.conf');
+    const conf = vols.find((v) => v.target === '/etc/nginx');
+    if (!conf || !/^\.\/nginx\/?$/.test(conf.source) || conf.mode !== 'ro') add('CP009', 'volumes', 'nginx-lb must mount the ./nginx directory read-only as /etc/nginx');
+    if (!vols.some((v) => v.target === '/etc/ssl/unite-hub' && v.mode === 'ro')) add('CP009', 'volumes', 'nginx-lb must mount the certificate directory read-only at /etc/ssl/unite-hub');
+    // A -c elsewhere would make the guide's plain `nginx -t` / `nginx -s reload` act on another file.
+    if (JSON.stringify(nginx.command ?? '').includes('-c')) add('CP009', 'nginx-lb:', 'nginx-lb must run its default config /etc/nginx/nginx.conf (no -c)');
   }
   return findings;
 }

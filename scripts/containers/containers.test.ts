@@ -108,7 +108,8 @@ describe('docker-compose.production.yml', () => {
     ['CP007', 'memory: 2G', 'memory: 4G'],
     ['CP008', '    expose:\n      - "6379"', '    ports:\n      - "6379:6379"'],
     ['CP008', '--requirepass "$$REDIS_PASSWORD" ', ''],
-    ['CP009', '- ./nginx:/etc/nginx/unite-hub:ro', '- ./nginx/nginx.conf:/etc/nginx/unite-hub/nginx.conf:ro'],
+    ['CP009', '- ./nginx:/etc/nginx:ro', '- ./nginx/nginx.conf:/etc/nginx/nginx.conf:ro'],
+    ['CP009', 'command: ["nginx", "-g", "daemon off;"]', 'command: ["nginx", "-c", "/etc/nginx/other.conf", "-g", "daemon off;"]'],
     ['CP009', '"443:443"', '"8443:8443"'],
   ])('%s catches a mutation', (rule, from, to) => {
     expect(rules(lintCompose(swap(COMPOSE, from, to), healthcheck))).toContain(rule);

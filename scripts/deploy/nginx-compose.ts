@@ -1,11 +1,12 @@
 // NginxControl for the nginx-lb service of docker-compose.production.yml. The host's nginx/
-// directory is mounted read-only at /etc/nginx/unite-hub/ (never single files), so the upstream
-// include the switch renames on the host (nginx/upstream/active.conf) is what the container reads.
-//   test:    exec -T nginx-lb nginx -t -c /etc/nginx/unite-hub/nginx.conf
+// directory is mounted read-only as /etc/nginx/ (never single files), so the upstream include the
+// switch renames on the host (nginx/upstream/active.conf) is what the container reads, and
+// nginx/nginx.conf is the container's default config.
+//   test:    exec -T nginx-lb nginx -t -c /etc/nginx/nginx.conf
 //            (nginx-lb not running yet: the same in a one-off `run --rm --no-deps -T nginx-lb`)
-//   reload:  exec -T nginx-lb nginx -s reload -c /etc/nginx/unite-hub/nginx.conf
+//   reload:  exec -T nginx-lb nginx -s reload -c /etc/nginx/nginx.conf
 //            (not running: `up -d --no-deps nginx-lb`, which loads the files on disk)
-// -c matters: without it `nginx -t` would test the image's default /etc/nginx/nginx.conf.
+// -c only spells out the default, so the printed commands say which file is tested.
 import { dirname, join } from 'node:path';
 import type { CommandResult, NginxControl } from './nginx-control.ts';
 import { Compose, newest, type ComposeOptions } from './runtimes/compose-cli.ts';
@@ -13,7 +14,7 @@ import { serviceOf } from './runtimes/compose.ts';
 import type { Slot } from './types.ts';
 
 export const NGINX_SERVICE = 'nginx-lb';
-export const CONTAINER_CONF = '/etc/nginx/unite-hub/nginx.conf';
+export const CONTAINER_CONF = '/etc/nginx/nginx.conf';
 /**
  * The container's process table as `pid<TAB>ppid<TAB>title` lines, read from /proc (the image has
  * no ps). Old workers after a reload are told apart by pid (recorded before the reload) and by

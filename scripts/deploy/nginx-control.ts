@@ -4,7 +4,7 @@
 //     upstream servers 127.0.0.1:<slot port>.
 //   - a docker-compose control: `docker compose exec -T nginx-lb nginx -t` / `nginx -s reload`,
 //     upstream servers `unite-hub-blue:3000` / `unite-hub-green:3000`, same upstream file on the
-//     host (nginx/upstream/active.conf, inside the directory mounted at /etc/nginx/unite-hub/).
+//     host (nginx/upstream/active.conf, inside the directory mounted as /etc/nginx/).
 // The switch itself (render, atomic rename, test, reload, confirm, restore) is nginx-switch.ts and
 // is the same for every implementation.
 import type { Slot } from './types.ts';

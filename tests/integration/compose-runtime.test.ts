@@ -194,10 +194,10 @@ describe('ComposeNginxControl', () => {
     expect(await nginx.oldWorkers()).toEqual({ accepting: 0, draining: 0 });
     const cmds = mutating(docker.commands()).filter((c) => !/ sh -c /.test(c));
     expect(cmds).toEqual([
-      `docker compose -f ${FILE} run --rm --no-deps -T nginx-lb nginx -t -c /etc/nginx/unite-hub/nginx.conf`,
+      `docker compose -f ${FILE} run --rm --no-deps -T nginx-lb nginx -t -c /etc/nginx/nginx.conf`,
       `docker compose -f ${FILE} up -d --no-deps nginx-lb`,
-      `docker compose -f ${FILE} exec -T nginx-lb nginx -t -c /etc/nginx/unite-hub/nginx.conf`,
-      `docker compose -f ${FILE} exec -T nginx-lb nginx -s reload -c /etc/nginx/unite-hub/nginx.conf`,
+      `docker compose -f ${FILE} exec -T nginx-lb nginx -t -c /etc/nginx/nginx.conf`,
+      `docker compose -f ${FILE} exec -T nginx-lb nginx -s reload -c /etc/nginx/nginx.conf`,
     ]);
     // ...and two still finishing their requests are counted as draining, never as accepting.
     docker.update((s) => (s.nginxDraining = 2));
@@ -209,7 +209,7 @@ describe('ComposeNginxControl', () => {
   });
 
   it('reports a failing `nginx -t` with nginx\'s message and never throws', async () => {
-    const message = 'nginx: [emerg] host not found in upstream "unite-hub-green:3000" in /etc/nginx/unite-hub/upstream/active.conf:3';
+    const message = 'nginx: [emerg] host not found in upstream "unite-hub-green:3000" in /etc/nginx/upstream/active.conf:3';
     const { nginx } = setup({ fail: { 'nginx -t': { code: 1, stderr: message } } });
     await nginx.reload();
     const r = await nginx.test();
@@ -235,7 +235,7 @@ describe('the deploy CLI with the compose runtime', () => {
       expect(r.out).toContain('compose runtime');
       expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} build unite-hub-green`);
       expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
-      expect(r.out).toContain('nginx -t -c /etc/nginx/unite-hub/nginx.conf');
+      expect(r.out).toContain('nginx -t -c /etc/nginx/nginx.conf');
       expect(mutating(docker.commands())).toEqual([]);
     } finally {
       rmSync(state, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // nginx/nginx.conf (production) for real: the committed file with only what the host provides
 // swapped in — listen ports (free loopback ports instead of 80/443), the certificate directory (a
-// throwaway self-signed pair instead of /etc/nginx/certs/), the pid file, and the upstream include
+// throwaway self-signed pair instead of /etc/ssl/unite-hub/), the pid file, and the upstream include
 // pointing at the real production build on a free port. Everything else (redirect, TLS, rate
 // limits, health zone, gzip, proxy headers, keepalive) is exactly what production runs.
 import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const swapped = conf
     .replace('listen 80 default_server;', `listen 127.0.0.1:${p80} default_server;`)
     .replace('listen 443 ssl http2 default_server;', `listen 127.0.0.1:${p443} ssl http2 default_server;`)
-    .replaceAll('/etc/nginx/certs/', `${dir}/certs/`);
+    .replaceAll('/etc/ssl/unite-hub/', `${dir}/certs/`);
   for (const needle of [`127.0.0.1:${p80}`, `127.0.0.1:${p443}`, `${dir}/certs/fullchain.pem`]) expect(swapped).toContain(needle);
   writeFileSync(confFile, swapped);
   writeFileSync(join(dir, 'nginx/upstream/active.conf'), `server 127.0.0.1:${app.port} max_fails=0;\n`);

@@ -197,11 +197,11 @@ function compose(args: string[]): never {
         save();
         out('', 0, '');
       }
-      if (/nginx -t/.test(command)) out('', 0, 'nginx: the configuration file /etc/nginx/unite-hub/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/unite-hub/nginx.conf test is successful');
+      if (/nginx -t/.test(command)) out('', 0, 'nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/nginx.conf test is successful');
       if (/\/proc\/\[0-9\]\*/.test(command)) {
         // The container's process table as the deploy CLI's /proc loop prints it: pid, ppid, title.
         const gen = state.nginxGen ?? 0;
-        const rows = ['1\t0\tnginx: master process nginx -c /etc/nginx/unite-hub/nginx.conf -g daemon off;'];
+        const rows = ['1\t0\tnginx: master process nginx -g daemon off;'];
         for (let i = 1; i <= 2; i++) rows.push(`${100 * (gen + 1) + i}\t1\tnginx: worker process`);
         for (let i = 1; i <= (state.nginxDraining ?? 0); i++) rows.push(`${100 * gen + i}\t1\tnginx: worker process is shutting down`);
         rows.push(`${100 * (gen + 1) + 50}\t0\tsh -c for d in /proc/[0-9]*; do ...`);
@@ -266,8 +266,8 @@ function confFile(): string {
 /** Renders the container's view of the mounted nginx/ directory into the stand-in's prefix. */
 function renderNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): void {
   const vols = (cfg.services['nginx-lb']?.volumes ?? []) as string[];
-  const mount = vols.map((v) => /^(.*):\/etc\/nginx\/unite-hub(?::ro)?$/.exec(v)?.[1]).find(Boolean);
-  if (!mount) out('', 1, 'stand-in: nginx-lb has no /etc/nginx/unite-hub mount');
+  const mount = vols.map((v) => /^(.*):\/etc\/nginx(?::ro)?$/.exec(v)?.[1]).find(Boolean);
+  if (!mount) out('', 1, 'stand-in: nginx-lb has no /etc/nginx mount');
   const src = isAbsolute(mount) ? mount : join(dirname(composePath), mount);
   const conf = join(prefix(), 'conf');
   for (const d of ['logs', 'temp', 'conf/upstream']) mkdirSync(join(prefix(), d), { recursive: true });
@@ -294,7 +294,7 @@ function realNginxCommand(command: string, cfg: { services: Record<string, Recor
   if (/^nginx -t/.test(command) || /^nginx -s reload/.test(command)) {
     renderNginx(cfg, composePath);
     const r = spawnSync(nginxBin(), [...nginxArgs(), ...(command.includes('-s reload') ? ['-s', 'reload'] : ['-t'])], { encoding: 'utf8' });
-    out(r.stdout, r.status ?? 1, r.stderr.replaceAll(confFile(), '/etc/nginx/unite-hub/nginx.conf'));
+    out(r.stdout, r.status ?? 1, r.stderr.replaceAll(confFile(), '/etc/nginx/nginx.conf'));
   }
   if (/^sh -c /.test(command) && command.includes('/proc/[0-9]*')) {
     // The container only sees its own processes: keep the master and its children.
