@@ -3,16 +3,15 @@
 // integration tests). Measures: requests sent / failed during a deploy and during a rollback, the
 // switch latency (nginx reload -> first response from the new slot), the flip-back time after a
 // crash in the monitor window, and each phase's duration. Prints and appends to docs/BENCHMARKS.md.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startDeployStack, type DeployStack } from '../../tests/support/deploy-stack.ts';
 import { servedBy, startLoad, type LoadStats } from '../../tests/support/http-load.ts';
 import { waitFor } from '../../tests/support/proc.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
+import { appendReport } from './report.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const RATE = 200;
 /** Part of RATE sent on a new connection per request (no keep-alive, never retried). */
 const FRESH_RATE = 40;
@@ -87,10 +86,7 @@ try {
 
   const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx'; // nginx -v prints to stderr
   const lines = [
-    '',
-    `## Deploy (blue/green) — ${new Date().toISOString()}`,
-    '',
-    `Command: \`npm run bench:deploy\` (scripts/bench/deploy.ts). Machine: ${cpus().length} cores, Node ${process.version}. Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE - FRESH_RATE} req/s on 32 keep-alive connections plus ${FRESH_RATE} req/s on a new connection per request; the only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte, which nginx's exiting workers do to idle connections at a reload), counted in its own column. Slots: the production build (.next/standalone) as releases v1/v2/v3. Gate probe interval 0.25 s, monitor 5 s (0.5 s interval) for deploy and rollback.`,
+    `Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE - FRESH_RATE} req/s on 32 keep-alive connections plus ${FRESH_RATE} req/s on a new connection per request; the only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte, which nginx's exiting workers do to idle connections at a reload), counted in its own column. Slots: the production build (.next/standalone) as releases v1/v2/v3. Gate probe interval 0.25 s, monitor 5 s (0.5 s interval) for deploy and rollback.`,
     '',
     '| scenario | exit | requests sent | failed / non-2xx | stale keep-alive retries | achieved req/s | switch latency (reload -> first response from new slot) | phases (ms) |',
     '|---|---|---|---|---|---|---|---|',
@@ -99,12 +95,7 @@ try {
     `Flip-back: the monitor's flip-back phase (render, nginx -t, reload, confirm blue answers) took ${flipRec.metrics.flipBackMs} ms; from the SIGKILL of green to the deploy CLI exiting with code ${exit}: ${killToExitMs} ms (detection by the monitor, flip-back, drain, stop). Until the flip-back, blue is nginx's backup server: requests green could not answer are retried on blue (proxy_next_upstream), so the crash itself costs GET requests nothing; any failures in that row are requests nginx could not retry.`,
     `Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}. ${nginxV.replace('nginx version: ', '')}.`,
   ];
-  const text = lines.join('\n');
-  console.log(text);
-  const file = join(ROOT, 'docs/BENCHMARKS.md');
-  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nEach section is appended by the `npm run bench:*` command it names.\n');
-  appendFileSync(file, `${text}\n`);
-  console.log(`\nappended to ${file}`);
+  appendReport('Deploy (blue/green) under load', 'npm run bench:deploy', lines.join('\n'));
 } finally {
   await stack.stop();
 }
