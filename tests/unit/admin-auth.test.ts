@@ -5,7 +5,8 @@ import { createHmac } from 'node:crypto';
 import { authenticateAdmin, safeEqual } from '@/lib/admin/auth';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
 import { hasAdminRole, signHs256, verifyHs256 } from '@/lib/admin/jwt';
-import { EnvError, parseEnv } from '@/lib/env';
+import { parseEnv } from '@/lib/env';
+import { PROD_ENV, envErrorOf } from '../support/env-fixtures';
 import { ForbiddenError, UnauthorizedError } from '@/lib/errors';
 import { resetSingleton } from '@/lib/singleton';
 
@@ -90,23 +91,8 @@ describe('authenticateAdmin', () => {
 });
 
 describe('env: admin token and breaker settings', () => {
-  const prod = {
-    NODE_ENV: 'production',
-    NEXT_PUBLIC_SUPABASE_URL: 'https://x.supabase.co',
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
-    SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret',
-    ANTHROPIC_API_KEY: 'sk-ant-secret',
-    REDIS_HOST: 'redis',
-    ADMIN_API_TOKEN: 'a'.repeat(32),
-  };
-  const fail = (raw: Record<string, string | undefined>) => {
-    try {
-      parseEnv(raw);
-    } catch (e) {
-      return e as EnvError;
-    }
-    throw new Error('expected EnvError');
-  };
+  const prod = PROD_ENV;
+  const fail = envErrorOf;
   it('production requires a token of at least 32 characters and never echoes it', () => {
     expect(parseEnv(prod).ADMIN_API_TOKEN).toHaveLength(32);
     const short = fail({ ...prod, ADMIN_API_TOKEN: 'shortsecret-' + 'b'.repeat(19) });

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EnvError, parseEnv, secretValues } from '@/lib/env';
+import { PROD_ENV } from '../support/env-fixtures';
 
-const prod = {
-  NODE_ENV: 'production',
-  NEXT_PUBLIC_SUPABASE_URL: 'https://x.supabase.co',
-  NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
-  SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret',
-  ANTHROPIC_API_KEY: 'sk-ant-secret',
-  REDIS_HOST: 'redis',
-  ADMIN_API_TOKEN: 'a'.repeat(40),
-};
+const prod = PROD_ENV;
 
 describe('parseEnv', () => {
   it('applies documented defaults', () => {

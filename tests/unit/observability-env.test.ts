@@ -1,16 +1,10 @@
 // The observability variables in lib/env.ts and the APM switch built on them.
 import { describe, expect, it } from 'vitest';
-import { EnvError, parseEnv } from '@/lib/env';
+import { parseEnv } from '@/lib/env';
+import { envErrorOf } from '../support/env-fixtures';
 import { apmEnabled } from '@/lib/observability/apm';
 
-function errorOf(raw: Record<string, string>): EnvError {
-  try {
-    parseEnv(raw);
-  } catch (e) {
-    return e as EnvError;
-  }
-  throw new Error('expected an EnvError');
-}
+const errorOf = envErrorOf;
 
 describe('observability environment', () => {
   it('defaults: APM off, service unite-hub, log level info', () => {
