@@ -3,7 +3,7 @@
 //   the response carries it.
 // - x-app-version / x-deployment-slot: how the deploy CLI confirms through nginx that a switch
 //   took effect.
-// - Security headers: set here and only here (nginx adds none; see README).
+// - Security headers: set here and only here (nginx adds none; see docs/redis-admin.md).
 // - /api/admin/*: a request with no admin credential at all is answered 401 here, before the
 //   route; the route still verifies the credential itself (403 when wrong).
 // Health routes get the constant headers and nothing else: no auth, no I/O.

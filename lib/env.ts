@@ -53,7 +53,7 @@ const schema = z
     REDIS_CONNECT_TIMEOUT_MS: int(2000, 50, 60_000),
     REDIS_COMMAND_TIMEOUT_MS: int(1000, 10, 60_000),
 
-    // Redis circuit breaker (lib/redis/breaker.ts); defaults and reasons in the README table.
+    // Redis circuit breaker (lib/redis/breaker.ts); defaults and reasons in docs/redis-admin.md.
     REDIS_BREAKER_TIMEOUT_MS: int(500, 10, 60_000),
     REDIS_BREAKER_ERROR_THRESHOLD_PERCENTAGE: int(50, 1, 100),
     REDIS_BREAKER_RESET_TIMEOUT_MS: int(10_000, 100, 600_000),

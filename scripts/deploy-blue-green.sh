@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Blue/green deploy (see README "Deployment (blue/green)"). Thin wrapper: checks Node >= 24 (the CLI
+# Blue/green deploy (see docs/deploy.md). Thin wrapper: checks Node >= 24 (the CLI
 # is TypeScript run by Node's type stripping) and hands every argument to scripts/deploy/cli.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."

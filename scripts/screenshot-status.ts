@@ -1,4 +1,4 @@
-// Regenerates docs/status-page.png (README, "Status page and admin console"): the production build
+// Regenerates docs/status-page.png (docs/status-admin.md): the production build
 // with real PostgreSQL and Redis, a short Redis outage so the history shows one, then a screenshot
 // of /status at 1280 px once everything is healthy again. Usage: npm run docs:screenshot
 import { chromium } from '@playwright/test';

@@ -12,7 +12,7 @@ export function isSlot(v: unknown): v is Slot {
   return v === 'blue' || v === 'green';
 }
 
-/** Exit codes (documented in README "Deployment (blue/green)"). */
+/** Exit codes (documented in docs/deploy.md). */
 export const EXIT = {
   ok: 0,
   /** The deploy failed before traffic moved (or the switch was undone): traffic is where it was. */
