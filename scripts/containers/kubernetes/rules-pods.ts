@@ -57,8 +57,8 @@ export const shutdown: Rule = ({ objects, facts }) => {
     const timeoutS = ms('SHUTDOWN_TIMEOUT_MS') / 1000;
     const preStop = preStopSeconds(c);
     const grace = (podSpec(d)?.terminationGracePeriodSeconds as number | undefined) ?? 30;
-    // The drain deadline starts at SIGTERM and already includes the delay; counting both is the
-    // margin for the 2 s the kubelet allows after a preStop that overruns.
+    // The app's drain deadline starts at SIGTERM and already includes the delay: counting the delay
+    // again is a deliberate margin (the rule the brief set, stricter than the code needs).
     if (grace < preStop + delayS + timeoutS) {
       add(`terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + SHUTDOWN_DELAY_MS ${delayS} s + SHUTDOWN_TIMEOUT_MS ${timeoutS} s: the kubelet would SIGKILL a draining pod`);
     }
