@@ -1,0 +1,57 @@
+// `npm run stack:down [-- --purge]`: stops every process of the stack by PID (nginx first, so
+// clients see a refused connection rather than a 502; then the slots, Redis, Postgres), checks
+// /proc that none is left, and keeps the data unless --purge, which deletes the directory.
+import { existsSync, rmSync } from 'node:fs';
+import { deployStatus, runningSlots } from './deploy-cli.ts';
+import { DEFAULT_PORTS, layoutOf, type Ports, readConfig, shown } from './layout.ts';
+import { acquireStackLock } from './lock.ts';
+import { stopNginx } from './nginx.ts';
+import { stopPostgres } from './postgres.ts';
+import { isAlive, procStart, stackProcesses, stopTree } from './procs.ts';
+import { stopRedis } from './redis.ts';
+import { type Reporter, sleep, StackError } from './report.ts';
+
+export async function down(o: { dir: string; purge: boolean; report: Reporter }): Promise<void> {
+  const r = o.report;
+  const l = layoutOf(o.dir);
+  if (!existsSync(l.dir)) {
+    r.info(`nothing to stop: no stack in ${shown(l.dir)}`);
+    return;
+  }
+  const lock = acquireStackLock(l.lockFile, 'npm run stack:down');
+  const stopped: string[] = [];
+  try {
+    const ports = { ...DEFAULT_PORTS, ...readConfig(l).ports } as Ports;
+    const status = await deployStatus(l, ports).catch(() => null);
+    // A lock whose process is gone is stale (the CLI breaks it on its next deploy): no reason to refuse.
+    if (status?.lock && isAlive(status.lock.pid)) throw new StackError(`a deploy is running on this stack (pid ${status.lock.pid}); let it finish (or Ctrl-C it), then run npm run stack:down again`);
+    if (await stopNginx(l)) stopped.push('nginx');
+    for (const s of status ? runningSlots(status) : []) {
+      await stopTree(s.pid, { procStart: procStart(s.pid) ?? undefined, graceMs: 30_000 });
+      stopped.push(`${s.slot} slot (pid ${s.pid})`);
+    }
+    if (await stopRedis(l)) stopped.push('redis');
+    if (await stopPostgres(l)) stopped.push('postgres');
+
+    // Whatever is still there was never recorded (a run killed between starting and recording,
+    // the deploy CLI's state unreadable): it is the stack's by what it runs and where, so it goes too.
+    let left = stackProcesses(l.dir);
+    for (let i = 0; i < 25 && left.length > 0; i++) {
+      await sleep(200);
+      left = stackProcesses(l.dir);
+    }
+    for (const p of left) {
+      await stopTree(p.pid, { procStart: procStart(p.pid) ?? undefined, graceMs: 10_000 });
+      stopped.push(`unrecorded pid ${p.pid} (${p.command.slice(0, 60)})`);
+    }
+    left = stackProcesses(l.dir);
+    if (left.length > 0) throw new StackError(`still running after stop: ${left.map((p) => `pid ${p.pid} ${p.command}`).join('; ')}; stop them by pid (kill <pid>)`);
+  } finally {
+    lock.release();
+  }
+  r.info(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
+  if (o.purge) {
+    rmSync(l.dir, { recursive: true, force: true });
+    r.info(`removed ${shown(l.dir)} (data, secrets, logs, deploy history)`);
+  } else r.info(`data kept in ${shown(l.dir)}; npm run stack starts it again, npm run stack:down -- --purge deletes it`);
+}
