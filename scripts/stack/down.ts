@@ -1,15 +1,12 @@
-// `npm run stack:down [-- --purge]`: stops every process of the stack by PID (nginx first, so
-// clients see a refused connection rather than a 502; then the slots, Redis, Postgres), checks
+// `npm run stack:down [-- --purge]`: stops every process of the stack by PID (stop.ts), checks
 // /proc that none is left, and keeps the data unless --purge, which deletes the directory.
 import { existsSync, rmSync } from 'node:fs';
-import { deployStatus, runningSlots } from './deploy-cli.ts';
+import { deployStatus } from './deploy-cli.ts';
 import { DEFAULT_PORTS, layoutOf, type Ports, readConfig, shown } from './layout.ts';
 import { acquireStackLock } from './lock.ts';
-import { stopNginx } from './nginx.ts';
-import { stopPostgres } from './postgres.ts';
 import { isAlive, procStart, stackProcesses, stopTree } from './procs.ts';
-import { stopRedis } from './redis.ts';
 import { type Reporter, sleep, StackError } from './report.ts';
+import { stopAll } from './stop.ts';
 
 export async function down(o: { dir: string; purge: boolean; report: Reporter }): Promise<void> {
   const r = o.report;
@@ -25,13 +22,7 @@ export async function down(o: { dir: string; purge: boolean; report: Reporter })
     const status = await deployStatus(l, ports).catch(() => null);
     // A lock whose process is gone is stale (the CLI breaks it on its next deploy): no reason to refuse.
     if (status?.lock && isAlive(status.lock.pid)) throw new StackError(`a deploy is running on this stack (pid ${status.lock.pid}); let it finish (or Ctrl-C it), then run npm run stack:down again`);
-    if (await stopNginx(l)) stopped.push('nginx');
-    for (const s of status ? runningSlots(status) : []) {
-      await stopTree(s.pid, { procStart: procStart(s.pid) ?? undefined, graceMs: 30_000 });
-      stopped.push(`${s.slot} slot (pid ${s.pid})`);
-    }
-    if (await stopRedis(l)) stopped.push('redis');
-    if (await stopPostgres(l)) stopped.push('postgres');
+    stopped.push(...(await stopAll(l, ports, r)));
 
     // Whatever is still there was never recorded (a run killed between starting and recording,
     // the deploy CLI's state unreadable): it is the stack's by what it runs and where, so it goes too.

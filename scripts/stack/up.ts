@@ -1,23 +1,23 @@
 // `npm run stack`: Postgres, Redis, the env file, the build, then a deploy through the real deploy
 // CLI; on the next run, a zero-downtime deploy to the other slot. What a failure or Ctrl-C leaves:
-// - no slot was running before this run (first run, or after stack:down): everything this run
-//   started is stopped again, so nothing runs that nobody knows about;
+// - no slot was running before this run (first run, after stack:down, after a run that died half
+//   way): every process of the stack is stopped, so a non-zero exit never leaves a half stack;
 // - a slot was live before: the stack is "resumed" (a Postgres that had died was restarted for the
 //   live slot's sake) and stays up; the deploy CLI itself put traffic back on a healthy slot.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentVersion, ensureBuild, prepareRelease, pruneReleases } from './build.ts';
-import { deployStatus, runDeploy, runningSlots, type DeployStatus } from './deploy-cli.ts';
+import { deployStatus, runDeploy, runningSlots } from './deploy-cli.ts';
 import { renderAppEnv, writeAppEnv } from './env-file.ts';
-import { ensureDirs, layoutOf, type Layout, type Ports, readConfig, shown, writeConfig } from './layout.ts';
+import { DEFAULT_PORTS, ensureDirs, layoutOf, type Layout, type Ports, readConfig, shown, writeConfig } from './layout.ts';
 import { acquireStackLock } from './lock.ts';
-import { findNginx, recordNginx, runningNginx, stopNginx, writeNginxConf } from './nginx.ts';
+import { findNginx, recordNginx, runningNginx, writeNginxConf } from './nginx.ts';
 import { planPorts } from './plan-ports.ts';
-import { bootstrapDatabase, checkReachable, clusterExists, initCluster, pgBin, runningPostgres, startPostgres, stopPostgres } from './postgres.ts';
-import { procStart, stopTree } from './procs.ts';
-import { redisBin, runningRedis, startRedis, stopRedis } from './redis.ts';
+import { bootstrapDatabase, checkReachable, clusterExists, initCluster, pgBin, runningPostgres, startPostgres } from './postgres.ts';
+import { redisBin, runningRedis, startRedis } from './redis.ts';
 import { InterruptedError, type Reporter, secs, StackError, throwIfAborted } from './report.ts';
 import { loadOrCreateSecrets } from './secrets.ts';
+import { stopAll } from './stop.ts';
 import { checkThroughNginx, printSummary } from './summary.ts';
 
 export interface UpOptions {
@@ -26,8 +26,6 @@ export interface UpOptions {
   report: Reporter;
   signal?: AbortSignal;
 }
-
-type Own = 'postgres' | 'redis' | 'nginx';
 
 export async function up(o: UpOptions): Promise<void> {
   const t0 = performance.now();
@@ -38,8 +36,9 @@ export async function up(o: UpOptions): Promise<void> {
   ensureDirs(l);
   const lock = acquireStackLock(l.lockFile, 'npm run stack');
   if (lock.tookOver) r.warn(`took over the lock of an earlier run that is gone (pid ${lock.tookOver.pid})`);
-  const startedHere: Own[] = [];
-  let before: DeployStatus | null = null;
+  // null until known: a failure before that point has started nothing and must stop nothing.
+  let slotsBefore: string[] | null = null;
+  let deployed = false; // from here on a live slot exists: a later failure must not take it down
   let ports: Ports | null = null;
   try {
     pgBin('postgres');
@@ -52,13 +51,14 @@ export async function up(o: UpOptions): Promise<void> {
     const pgRun = runningPostgres(l);
     const redisRun = runningRedis(l);
     const nginxRun = runningNginx(l);
-    before = existsSync(join(l.deployState, 'state.json')) || existsSync(join(l.deployState, 'slots')) ? await deployStatus(l, { postgres: 0, redis: 0, nginx: config.ports.nginx ?? 8080, blue: config.ports.blue ?? 3008, green: config.ports.green ?? 3009 }) : null;
-    const slotsBefore = before ? runningSlots(before).map((s) => s.slot) : [];
-    const plan = await planPorts(config.ports, { postgres: pgRun ?? undefined, redis: redisRun ?? undefined, nginx: nginxRun ? { port: config.ports.nginx } : undefined, slots: slotsBefore }, o.env);
+    const before = existsSync(join(l.deployState, 'state.json')) || existsSync(join(l.deployState, 'slots')) ? await deployStatus(l, { ...DEFAULT_PORTS, ...config.ports }) : null;
+    const live = before ? runningSlots(before).map((s) => s.slot) : [];
+    slotsBefore = live;
+    const plan = await planPorts(config.ports, { postgres: pgRun ?? undefined, redis: redisRun ?? undefined, nginx: nginxRun ? { port: config.ports.nginx } : undefined, slots: live }, o.env);
     ports = plan.ports;
     for (const n of plan.notes) r.info(n);
     writeConfig(l, { ports });
-    r.info(`stack directory ${shown(l.dir)}; ${slotsBefore.length ? `live slot ${before?.active ?? slotsBefore[0]}: this run deploys the current build to the other slot, with zero downtime` : 'first start: everything is started'}`);
+    r.info(`stack directory ${shown(l.dir)}; ${live.length ? `live slot ${before?.active ?? live[0]}: this run deploys the current build to the other slot, with zero downtime` : 'no slot is live: starting everything'}`);
 
     const built = await r.step('build (scripts/ensure-build.ts)', () => ensureBuild(l, signal), (s) => s);
     throwIfAborted(signal);
@@ -72,14 +72,12 @@ export async function up(o: UpOptions): Promise<void> {
     if (pgRun) r.info(`postgres: running (pid ${pgRun.pid}, 127.0.0.1:${ports.postgres})`);
     else {
       if (!clusterExists(l)) await r.step(`initdb ${shown(l.pgData)}`, () => initCluster(l, secrets, signal));
-      startedHere.push('postgres');
       await r.step(`postgres on 127.0.0.1:${ports.postgres}`, () => startPostgres(l, secrets, ports!.postgres, signal), (p) => `pid ${p}`);
     }
     await bootstrapDatabase(secrets, ports.postgres);
 
     if (redisRun) r.info(`redis: running (pid ${redisRun.pid}, 127.0.0.1:${ports.redis})`);
     else {
-      startedHere.push('redis');
       await r.step(`redis on 127.0.0.1:${ports.redis}`, () => startRedis(l, ports!.redis, secrets.redisPassword, signal), (p) => `pid ${p}`);
     }
 
@@ -87,7 +85,6 @@ export async function up(o: UpOptions): Promise<void> {
     writeAppEnv(l.envFile, appEnv);
     r.info(`env file ${shown(l.envFile)} (mode 0600)${appEnv.unconfigured.ai ? '; no ANTHROPIC_API_KEY in your environment: the AI check is declared unused (HEALTH_UNUSED_CHECKS=ai_service) and reports "not configured"' : '; ANTHROPIC_API_KEY from your environment: the real Anthropic API is checked'}`);
     writeNginxConf(l, ports.nginx);
-    if (!nginxRun) startedHere.push('nginx'); // the deploy CLI starts it on its switch
     throwIfAborted(signal);
 
     await r.step('deploy (node scripts/deploy/cli.ts: start, gate, switch, monitor, drain)', async () => {
@@ -95,6 +92,7 @@ export async function up(o: UpOptions): Promise<void> {
       if (code === 130 || signal?.aborted) throw new InterruptedError();
       if (code !== 0) throw deployFailure(code, l);
     });
+    deployed = true;
     recordNginx(l, ports.nginx);
 
     const after = await deployStatus(l, ports);
@@ -104,9 +102,14 @@ export async function up(o: UpOptions): Promise<void> {
     printSummary(r, { layout: l, ports, status: after, check, appEnv, version, elapsed: secs(performance.now() - t0) });
     if (!check.ok) throw new StackError(`the deploy succeeded but nginx on port ${ports.nginx} does not answer as it should (${check.problem}); npm run stack:status shows more`);
   } catch (e) {
-    const resumed = before !== null && runningSlots(before).length > 0;
-    if (!resumed && ports) await cleanUp(l, ports, startedHere, r);
-    else if (resumed) r.info(`the stack stays up on the slot that was live before this run (npm run stack:status, npm run stack:down)`);
+    if (slotsBefore === null) {
+      /* failed before starting anything */
+    } else if (deployed || slotsBefore.length > 0) r.info('the stack stays up on its live slot (npm run stack:status shows it, npm run stack:down stops it)');
+    else {
+      // Never interrupted itself: a second Ctrl-C only prints "still cleaning up".
+      const stopped = await stopAll(l, ports ?? ({ ...DEFAULT_PORTS, ...readConfig(l).ports } as Ports), r);
+      r.info(stopped.length ? `stopped ${stopped.join(', ')}: no slot is live, so nothing of the stack stays up (data kept in ${shown(l.dir)})` : 'nothing of the stack is left running');
+    }
     throw e;
   } finally {
     lock.release();
@@ -118,22 +121,4 @@ function deployFailure(code: number, l: Layout): StackError {
   if (code === 3) return new StackError(`the new slot failed after the switch and traffic went back to the old one (deploy CLI exit 3); its log is in ${logs}; fix the cause and run npm run stack again`);
   if (code === 4) return new StackError('another deploy holds this stack\'s deploy lock (deploy CLI exit 4); wait for it and run npm run stack again');
   return new StackError(`the deploy failed (deploy CLI exit ${code}) and traffic is where it was; the lines above say why, the slot logs are in ${logs}; fix the cause and run npm run stack again`);
-}
-
-/** Stops what this run started (nothing ran before it), newest first. Never interrupted itself. */
-async function cleanUp(l: Layout, ports: Ports, startedHere: Own[], r: Reporter): Promise<void> {
-  const stopped: string[] = [];
-  try {
-    const now = await deployStatus(l, ports);
-    for (const s of runningSlots(now)) {
-      await stopTree(s.pid, { procStart: procStart(s.pid) ?? undefined, graceMs: 30_000 });
-      stopped.push(`${s.slot} slot`);
-    }
-  } catch (e) {
-    r.warn(`could not ask the deploy CLI which slots run (${(e as Error).message}); npm run stack:down stops them`);
-  }
-  if (startedHere.includes('nginx') && (await stopNginx(l))) stopped.push('nginx');
-  if (startedHere.includes('redis') && (await stopRedis(l))) stopped.push('redis');
-  if (startedHere.includes('postgres') && (await stopPostgres(l))) stopped.push('postgres');
-  r.info(stopped.length ? `stopped what this run had started: ${stopped.join(', ')} (data kept in ${shown(l.dir)})` : 'nothing of this run was left running');
 }

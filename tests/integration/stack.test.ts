@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import pg from 'pg';
+import { startAnthropicStandIn } from '../support/anthropic-standin.ts';
 import { ROOT } from '../support/app.ts';
 import { servedBy, startLoad } from '../support/http-load.ts';
 import { freePort, isAlive, sleep, stopPid, waitFor } from '../support/proc.ts';
@@ -226,6 +227,25 @@ describe('the README sequence: npm run stack, again under load, stack:down, stac
     expect(h.body.checks.find((c) => c.name === 'database')?.status).toBe('healthy');
     expect((await sql(s, 'SELECT count(*)::int AS n FROM newcomer_notes')).rows).toEqual([{ n: 1 }]);
   }, STACK_TIMEOUT);
+  it('with ANTHROPIC_API_KEY in the environment the next run uses the real API client (here the local stand-in)', async () => {
+    // STAND-IN: the Anthropic API cannot be reached from this machine; tests/support/anthropic-standin.ts
+    // speaks its wire format, selected with ANTHROPIC_BASE_URL exactly as a real key would be used.
+    const ai = await startAnthropicStandIn();
+    try {
+      const run = await npm(['run', 'stack'], { ...s.env, ANTHROPIC_API_KEY: ai.apiKey, ANTHROPIC_BASE_URL: ai.url }).done;
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).not.toContain(ai.apiKey);
+      expect(appEnv(s)).toMatchObject({ ANTHROPIC_API_KEY: ai.apiKey });
+      expect(appEnv(s).HEALTH_UNUSED_CHECKS).toBeUndefined();
+      const h = await health(s);
+      expect(h.status).toBe(200);
+      expect(h.body.checks.find((c) => c.name === 'ai_service')?.status).toBe('healthy');
+      expect(h.body.unused).toBeUndefined();
+      expect(ai.requests.some((r) => r.path.startsWith('/v1/models') && (r.headers['x-api-key'] === ai.apiKey || r.headers.authorization === `Bearer ${ai.apiKey}`))).toBe(true);
+    } finally {
+      await ai.stop();
+    }
+  }, STACK_TIMEOUT);
 });
 
 describe('failures leave nothing behind', () => {
@@ -244,6 +264,41 @@ describe('failures leave nothing behind', () => {
     expect(last[0]).toMatch(new RegExp(`^stack: error: nginx: port ${s.ports.nginx} is held by pid ${process.pid} \\(.*node.*\\); stop it, or choose another port with STACK_NGINX_PORT=<port>$`));
     expect(stackProcesses(s.dir)).toEqual([]);
   }, 90_000);
+
+  it('a deploy that fails its gate on the first run: one error line, exit 1, nothing of the stack left running', async () => {
+    const s = await newStack();
+    stacks.push(s);
+    // A key whose API does not answer: the AI check is configured, so it counts, and fails.
+    const dead = await freePort();
+    const run = await npm(['run', 'stack'], { ...s.env, ANTHROPIC_API_KEY: 'sk-ant-unreachable', ANTHROPIC_BASE_URL: `http://127.0.0.1:${dead}`, DEPLOY_GATE_TIMEOUT: '4' }).done;
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toMatch(/health gate failed for blue: .*HTTP 206/);
+    const errors = run.output.split('\n').filter((l) => l.startsWith('stack: error:'));
+    expect(errors).toEqual([expect.stringMatching(/^stack: error: the deploy failed \(deploy CLI exit 1\) and traffic is where it was; .*run npm run stack again$/)]);
+    expect(run.output).toMatch(/stack: stopped .*redis.*postgres: no slot is live/);
+    expect(stackProcesses(s.dir)).toEqual([]);
+    expect(await portsFree(s)).toEqual({ nginx: true, blue: true, green: true, postgres: true, redis: true });
+  }, STACK_TIMEOUT);
+
+  it('a run killed half-way (SIGKILL: no clean-up possible) is resumed by the next one', async () => {
+    const s = await newStack();
+    stacks.push(s);
+    const run = npm(['run', 'stack'], s.env);
+    await waitFor('redis to be started', async () => {
+      if (run.exited()) throw new Error(`npm run stack ended first: ${run.output()}`);
+      return /stack: redis on .*: done/.test(run.output());
+    }, 120_000, 50);
+    process.kill(-run.pid, 'SIGKILL');
+    await run.done;
+    const status = await npm(['run', 'stack:status'], s.env, 60_000).done;
+    expect(status.output).toMatch(/postgres\s+running, pid \d+/);
+    expect(status.output).toMatch(/redis\s+running, pid \d+/);
+    const again = await npm(['run', 'stack'], s.env).done;
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/stack: postgres: running \(pid \d+/);
+    expect(again.output).toMatch(/stack: redis: running \(pid \d+/);
+    expect((await health(s)).status).toBe(200);
+  }, STACK_TIMEOUT);
 
   for (const [when, marker] of [
     ['during initdb', /stack: initdb .* \.\.\./],
@@ -264,7 +319,7 @@ describe('failures leave nothing behind', () => {
       // program stopped by Ctrl-C (the shell shows 130 either way).
       expect(done.code === 130 || done.signal === 'SIGINT', `${done.code} ${done.signal} ${done.output}`).toBe(true);
       expect(done.output).toContain('stack: interrupted;');
-      expect(done.output).toMatch(/stack: (stopped what this run had started|nothing of this run was left running)/);
+      expect(done.output).toMatch(/stack: (stopped .*nothing of the stack stays up|nothing of the stack is left running)/);
       await sleep(200);
       expect(stackProcesses(s.dir)).toEqual([]);
       expect(await portsFree(s)).toEqual({ nginx: true, blue: true, green: true, postgres: true, redis: true });
