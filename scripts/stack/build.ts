@@ -5,27 +5,15 @@
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Layout, REPO_ROOT, shown } from './layout.ts';
-import { spawnDetached } from './procs.ts';
-import { InterruptedError, StackError } from './report.ts';
+import { runToEnd } from './procs.ts';
+import { StackError } from './report.ts';
 
 export const STANDALONE = join(REPO_ROOT, '.next', 'standalone');
 
 /** Runs scripts/ensure-build.ts (output to logs/build.log); a no-op when the build is current. */
 export async function ensureBuild(l: Layout, signal?: AbortSignal): Promise<string> {
   const log = join(l.logsDir, 'build.log');
-  // Own process group (detached): Ctrl-C stops npm, next build and its workers together.
-  const run = spawnDetached(process.execPath, [join(REPO_ROOT, 'scripts', 'ensure-build.ts')], { logFile: log, cwd: REPO_ROOT, env: process.env });
-  const onAbort = () => {
-    try {
-      process.kill(-run.pid, 'SIGTERM');
-    } catch {
-      /* done already */
-    }
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const code = await run.exited;
-  signal?.removeEventListener('abort', onAbort);
-  if (signal?.aborted) throw new InterruptedError();
+  const code = await runToEnd(process.execPath, [join(REPO_ROOT, 'scripts', 'ensure-build.ts')], { logFile: log, cwd: REPO_ROOT, env: process.env }, signal);
   if (code !== 0) throw new StackError(`the production build failed; its output is in ${shown(log)} (npm run build shows it too)`);
   const lines = readFileSync(log, 'utf8').trim().split('\n');
   const said = lines.filter((x) => x.startsWith('ensure-build:')).at(-1) ?? '';

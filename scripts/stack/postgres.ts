@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { APP_DB, APP_ROLE } from './env-file.ts';
 import { type Layout, shown } from './layout.ts';
-import { cmdlineOf, isAlive, liveRecord, removeRecord, spawnDetached, stackProcesses, stopPid, stopTree, writeRecord } from './procs.ts';
-import { InterruptedError, sleep, StackError, throwIfAborted } from './report.ts';
+import { cmdlineOf, isAlive, liveRecord, removeRecord, runToEnd, spawnDetached, stackProcesses, stopPid, stopTree, writeRecord } from './procs.ts';
+import { sleep, StackError, throwIfAborted } from './report.ts';
 import type { Secrets } from './secrets.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -68,19 +68,7 @@ export async function initCluster(l: Layout, s: Secrets, signal?: AbortSignal): 
   writeFileSync(pwfile, `${s.pgSuperPassword}\n`, { mode: 0o600, flag: 'wx' });
   if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid!);
   try {
-    const run = spawnDetached(pgBin('initdb'), ['-D', tmp, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'], { logFile: join(l.logsDir, 'initdb.log'), cwd: l.pgDir, ...ids });
-    // Its whole process group: initdb runs `postgres --boot` children of its own.
-    const onAbort = () => {
-      try {
-        process.kill(-run.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const code = await run.exited;
-    signal?.removeEventListener('abort', onAbort);
-    if (signal?.aborted) throw new InterruptedError();
+    const code = await runToEnd(pgBin('initdb'), ['-D', tmp, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'], { logFile: join(l.logsDir, 'initdb.log'), cwd: l.pgDir, ...ids }, signal);
     if (code !== 0) throw new StackError(`initdb failed (exit ${code}); its output is in ${shown(join(l.logsDir, 'initdb.log'))}`);
     renameSync(tmp, l.pgData);
   } finally {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
-import { sleep, StackError } from './report.ts';
+import { sleep, StackError, throwIfAborted } from './report.ts';
 
 export interface ProcRecord {
   pid: number;
@@ -110,6 +110,28 @@ export function spawnDetached(cmd: string, args: string[], o: { logFile: string;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Runs a one-shot command (a build, initdb) to its end, in its own process group; on Ctrl-C the
+ * whole group gets SIGTERM (npm, next build and its workers; initdb and its `postgres --boot`) and
+ * InterruptedError is thrown once it has exited. Resolves with the exit code.
+ */
+export async function runToEnd(cmd: string, args: string[], o: Parameters<typeof spawnDetached>[2], signal?: AbortSignal): Promise<number> {
+  throwIfAborted(signal);
+  const run = spawnDetached(cmd, args, o);
+  const onAbort = () => {
+    try {
+      process.kill(-run.pid, 'SIGTERM');
+    } catch {
+      /* done already */
+    }
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const code = await run.exited;
+  signal?.removeEventListener('abort', onAbort);
+  throwIfAborted(signal);
+  return code;
 }
 
 /**

@@ -7,7 +7,7 @@
 // runs, Ctrl-C during start-up. "Nothing left" is checked from /proc, not from the stack's records.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -323,6 +323,8 @@ describe('failures leave nothing behind', () => {
       await sleep(200);
       expect(stackProcesses(s.dir)).toEqual([]);
       expect(await portsFree(s)).toEqual({ nginx: true, blue: true, green: true, postgres: true, redis: true });
+      // initdb works in a temp directory renamed when complete: an interrupted one leaves nothing.
+      expect(existsSync(join(s.dir, 'postgres', 'data.init'))).toBe(false);
     }, STACK_TIMEOUT);
   }
 });
