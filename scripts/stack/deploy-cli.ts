@@ -13,8 +13,11 @@ export const DEPLOY_CLI = join(REPO_ROOT, 'scripts', 'deploy', 'cli.ts');
 /**
  * A probe a second (kamal-proxy's interval) instead of every 5 s: a fresh slot answers within a
  * few seconds here. A 10 s monitor instead of 30 s: long enough to watch, short enough to wait for.
+ * Wait up to 120 s for the deploy lock: the only other holder can be a deploy still finishing
+ * after its `npm run stack` was killed (it runs on by design), and waiting for it is what the
+ * person who types `npm run stack` again wants.
  */
-export const STACK_DEPLOY_DEFAULTS: Record<string, string> = { DEPLOY_GATE_INTERVAL: '1', DEPLOY_MONITOR: '10' };
+export const STACK_DEPLOY_DEFAULTS: Record<string, string> = { DEPLOY_GATE_INTERVAL: '1', DEPLOY_MONITOR: '10', DEPLOY_LOCK_WAIT: '120' };
 
 export function deployFlags(l: Layout, ports: Ports): string[] {
   const flags = [

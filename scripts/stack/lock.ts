@@ -2,7 +2,7 @@
 // atomically (O_EXCL) with our pid and its /proc start time; a lock whose process is gone (a
 // SIGKILLed run, a reboot) is taken over with a note, never a reason to refuse.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { procStart } from './procs.ts';
+import { isAlive, procStart } from './procs.ts';
 import { StackError } from './report.ts';
 
 interface LockInfo {
@@ -15,7 +15,8 @@ interface LockInfo {
 export function lockHolder(file: string): LockInfo | null {
   try {
     const info = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
-    return procStart(info.pid) === info.procStart ? info : null;
+    // isAlive: a SIGKILLed holder can linger as a zombie (where pid 1 does not reap), same start time.
+    return procStart(info.pid) === info.procStart && isAlive(info.pid) ? info : null;
   } catch {
     return null;
   }

@@ -283,21 +283,29 @@ describe('failures leave nothing behind', () => {
   it('a run killed half-way (SIGKILL: no clean-up possible) is resumed by the next one', async () => {
     const s = await newStack();
     stacks.push(s);
-    const run = npm(['run', 'stack'], s.env);
-    await waitFor('redis to be started', async () => {
+    const run = npm(['run', 'stack'], { ...s.env, DEPLOY_MONITOR: '6' });
+    await waitFor('the first deploy to reach its monitor window', async () => {
       if (run.exited()) throw new Error(`npm run stack ended first: ${run.output()}`);
-      return /stack: redis on .*: done/.test(run.output());
+      return /\[monitor\] \.\.\./.test(run.output());
     }, 120_000, 50);
-    process.kill(-run.pid, 'SIGKILL');
+    process.kill(-run.pid, 'SIGKILL'); // npm and the stack CLI die; the servers and the deploy CLI run on
     await run.done;
     const status = await npm(['run', 'stack:status'], s.env, 60_000).done;
     expect(status.output).toMatch(/postgres\s+running, pid \d+/);
     expect(status.output).toMatch(/redis\s+running, pid \d+/);
+    // The next run takes over the dead run's lock, reuses what runs, waits for the orphaned deploy
+    // to finish (the deploy lock), then deploys the other slot.
     const again = await npm(['run', 'stack'], s.env).done;
     expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/took over the lock of an earlier run that is gone/);
     expect(again.output).toMatch(/stack: postgres: running \(pid \d+/);
     expect(again.output).toMatch(/stack: redis: running \(pid \d+/);
-    expect((await health(s)).status).toBe(200);
+    const h = await health(s);
+    expect(h.status).toBe(200);
+    expect(h.body.slot).toBe('green');
+    const down = await npm(['run', 'stack:down'], s.env, 90_000).done;
+    expect(down.code, down.output).toBe(0);
+    expect(stackProcesses(s.dir)).toEqual([]);
   }, STACK_TIMEOUT);
 
   for (const [when, marker] of [
