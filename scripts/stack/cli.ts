@@ -49,7 +49,9 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<number
     await up({ dir, env: process.env, report, signal });
     return 0;
   } catch (e) {
-    if (e instanceof InterruptedError || (signal?.aborted && !(e instanceof StackError))) {
+    // After Ctrl-C any failure is its consequence (a child in our process group got the SIGINT too):
+    // report the interruption, not a misleading cause.
+    if (e instanceof InterruptedError || signal?.aborted) {
       console.error(`stack: interrupted; nothing this run started is left running unknown (npm run stack:status shows what runs)`);
       return 130;
     }

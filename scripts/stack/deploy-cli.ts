@@ -104,7 +104,8 @@ export interface DeployStatus {
 
 function capture(args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DEPLOY_CLI, ...args], { cwd: REPO_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: a Ctrl-C meant for the run must not kill the status query its clean-up relies on.
+    const child = spawn(process.execPath, [DEPLOY_CLI, ...args], { cwd: REPO_ROOT, env: cliEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b));

@@ -4,8 +4,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { deployStatus } from './deploy-cli.ts';
 import { DEFAULT_PORTS, layoutOf, type Ports, readConfig, shown } from './layout.ts';
 import { acquireStackLock } from './lock.ts';
-import { isAlive, procStart, stackProcesses, stopTree } from './procs.ts';
-import { type Reporter, sleep, StackError } from './report.ts';
+import { isAlive, stackProcesses } from './procs.ts';
+import { type Reporter, StackError } from './report.ts';
 import { stopAll } from './stop.ts';
 
 export async function down(o: { dir: string; purge: boolean; report: Reporter }): Promise<void> {
@@ -23,19 +23,7 @@ export async function down(o: { dir: string; purge: boolean; report: Reporter })
     // A lock whose process is gone is stale (the CLI breaks it on its next deploy): no reason to refuse.
     if (status?.lock && isAlive(status.lock.pid)) throw new StackError(`a deploy is running on this stack (pid ${status.lock.pid}); let it finish (or Ctrl-C it), then run npm run stack:down again`);
     stopped.push(...(await stopAll(l, ports, r)));
-
-    // Whatever is still there was never recorded (a run killed between starting and recording,
-    // the deploy CLI's state unreadable): it is the stack's by what it runs and where, so it goes too.
-    let left = stackProcesses(l.dir);
-    for (let i = 0; i < 25 && left.length > 0; i++) {
-      await sleep(200);
-      left = stackProcesses(l.dir);
-    }
-    for (const p of left) {
-      await stopTree(p.pid, { procStart: procStart(p.pid) ?? undefined, graceMs: 10_000 });
-      stopped.push(`unrecorded pid ${p.pid} (${p.command.slice(0, 60)})`);
-    }
-    left = stackProcesses(l.dir);
+    const left = stackProcesses(l.dir);
     if (left.length > 0) throw new StackError(`still running after stop: ${left.map((p) => `pid ${p.pid} ${p.command}`).join('; ')}; stop them by pid (kill <pid>)`);
   } finally {
     lock.release();

@@ -25,11 +25,17 @@ function idOf(flag: '-u' | '-g'): number {
   return Number(execFileSync('id', [flag, 'postgres']).toString().trim());
 }
 
-/** spawn options that drop to the `postgres` user when we are root. */
+let pgIds: { uid?: number; gid?: number } | undefined;
+
+/**
+ * spawn options that drop to the `postgres` user when we are root. Looked up once, at the first
+ * step (checkReachable), so no later `id` child can be hit by a Ctrl-C meant for the run.
+ */
 export function asPostgres(): { uid?: number; gid?: number } {
-  if (!isRoot) return {};
+  if (pgIds) return pgIds;
+  if (!isRoot) return (pgIds = {});
   try {
-    return { uid: idOf('-u'), gid: idOf('-g') };
+    return (pgIds = { uid: idOf('-u'), gid: idOf('-g') });
   } catch {
     throw new StackError('there is no `postgres` user: install the Debian package postgresql (./scripts/setup.sh does)');
   }
