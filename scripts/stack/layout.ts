@@ -47,8 +47,8 @@ export interface Layout {
 }
 
 export function resolveStackDir(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
-  const raw = flag ?? env.STACK_DIR;
-  if (raw !== undefined && raw.trim() === '') throw new StackError('STACK_DIR is empty: unset it (default .stack/ in the repository) or name a directory', 2);
+  if (flag !== undefined && flag.trim() === '') throw new StackError('--dir needs a directory', 2);
+  const raw = flag ?? env.STACK_DIR?.trim(); // an empty STACK_DIR counts as unset
   return raw ? resolve(raw) : join(REPO_ROOT, '.stack');
 }
 
