@@ -16,6 +16,8 @@ const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
 
 export const ADMIN_TOKEN_MIN_LENGTH = 32;
+/** Checks HEALTH_UNUSED_CHECKS may name: the optional ones (database is critical). */
+export const OPTIONAL_CHECKS = ['redis', 'ai_service'] as const;
 
 const schema = z
   .object({
@@ -112,6 +114,15 @@ const schema = z
     HEALTH_SLOW_MS: int(1000, 1, 60_000),
     HEALTH_CACHE_TTL_MS: int(1000, 0, 60_000),
     AI_HEALTH_CACHE_MS: int(60_000, 0, 3_600_000),
+    // Optional checks the operator declares unused (comma-separated, e.g. `ai_service`): their
+    // dependency is deliberately not configured, production stops requiring its variables, the
+    // check still reports "not configured", and it no longer counts towards the overall status,
+    // so the deploy gate's HTTP 200 does not hinge on a service this installation does not have.
+    // The health body lists them under `unused` (docs/health.md).
+    HEALTH_UNUSED_CHECKS: z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      z.array(z.string()).default([]),
+    ),
     SHUTDOWN_DELAY_MS: int(0, 0, 120_000),
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   })
@@ -126,17 +137,30 @@ const schema = z
     if (Number.isInteger(window) && Number.isInteger(buckets) && window % buckets !== 0) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_BREAKER_ROLLING_BUCKETS'], message: 'must divide REDIS_BREAKER_ROLLING_WINDOW_MS evenly' });
     }
+    const unused = new Set(Array.isArray(env.HEALTH_UNUSED_CHECKS) ? env.HEALTH_UNUSED_CHECKS : []);
+    const unusedIssue = (message: string) => ctx.addIssue({ code: 'custom', path: ['HEALTH_UNUSED_CHECKS'], message });
+    for (const name of unused) {
+      if (name === 'database') unusedIssue('cannot name database: it is critical');
+      else if (!(OPTIONAL_CHECKS as readonly string[]).includes(name)) unusedIssue(`must list only ${OPTIONAL_CHECKS.join(', ')}`);
+    }
+    // "Unused" means "not configured on purpose": a configured dependency declared unused would
+    // have its failures hidden from the overall status, so the contradiction refuses to start.
+    if (unused.has('ai_service') && env.ANTHROPIC_API_KEY) unusedIssue('names ai_service, but ANTHROPIC_API_KEY is set: remove one of them');
+    if (unused.has('redis') && (env.REDIS_HOST || env.REDIS_URL)) unusedIssue('names redis, but REDIS_HOST/REDIS_URL is set: remove one of them');
     if (env.NODE_ENV !== 'production') return;
-    // In production every dependency must be configured: a half-configured server would
+    // In production every dependency in use must be configured: a half-configured server would
     // report "not configured" forever instead of refusing to start.
     const require = (key: keyof typeof env, ok: boolean) => {
       if (!ok) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
     };
-    require('NEXT_PUBLIC_SUPABASE_URL', !!env.NEXT_PUBLIC_SUPABASE_URL);
-    require('NEXT_PUBLIC_SUPABASE_ANON_KEY', !!env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
-    require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
-    require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
-    require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
+    // Supabase is how the database is reached when DATABASE_URL is absent (lib/health/checks/database.ts).
+    if (!env.DATABASE_URL) {
+      require('NEXT_PUBLIC_SUPABASE_URL', !!env.NEXT_PUBLIC_SUPABASE_URL);
+      require('NEXT_PUBLIC_SUPABASE_ANON_KEY', !!env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
+      require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
+    }
+    if (!unused.has('ai_service')) require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
+    if (!unused.has('redis')) require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
     require('ADMIN_API_TOKEN', !!env.ADMIN_API_TOKEN);
     if (env.ADMIN_API_TOKEN && env.ADMIN_API_TOKEN.length < ADMIN_TOKEN_MIN_LENGTH) {
       ctx.addIssue({

@@ -36,7 +36,7 @@ function state() {
         observeReport(async () => {
           const timestamp = new Date().toISOString();
           const checks = await Promise.all(CHECKS.map(run));
-          const result: HealthReport = { status: aggregate(checks, CRITICAL), checks, timestamp };
+          const result: HealthReport = { status: aggregate(checks, CRITICAL, new Set(env.HEALTH_UNUSED_CHECKS)), checks, timestamp };
           for (const l of listeners) l(result);
           return result;
         }),
@@ -60,6 +60,8 @@ export interface SystemHealthBody extends HealthReport {
   uptime: number;
   version: string;
   slot: string | null;
+  /** Checks declared unused (HEALTH_UNUSED_CHECKS), present only when some are: not counted in `status`. */
+  unused?: string[];
 }
 
 export async function getSystemHealth(): Promise<{ httpStatus: number; body: SystemHealthBody }> {
@@ -74,6 +76,7 @@ export async function getSystemHealth(): Promise<{ httpStatus: number; body: Sys
       version: env.APP_VERSION,
       slot: env.DEPLOYMENT_SLOT ?? null,
       timestamp: report.timestamp,
+      ...(env.HEALTH_UNUSED_CHECKS.length > 0 ? { unused: env.HEALTH_UNUSED_CHECKS } : {}),
     },
   };
 }

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 const dockerignore = require('@balena/dockerignore') as (opts?: { ignorecase?: boolean }) => Ignorer;
 
 /** Paths that must never be sent to the Docker daemon. */
-export const MUST_IGNORE = ['.env', '.env.production', '.env.local', 'app/.env', '.git/HEAD', 'node_modules/next/package.json', '.next/standalone/server.js', '.deploy/state.json', 'certs/privkey.pem', 'server.key', 'nginx/nginx.conf'];
+export const MUST_IGNORE = ['.env', '.env.production', '.env.local', 'app/.env', '.git/HEAD', 'node_modules/next/package.json', '.next/standalone/server.js', '.deploy/state.json', '.stack/secrets.json', 'certs/privkey.pem', 'server.key', 'nginx/nginx.conf'];
 /** Paths `npm ci` + `next build` read. */
 export const MUST_KEEP = ['package.json', 'package-lock.json', 'next.config.ts', 'tsconfig.json', 'proxy.ts', 'instrumentation.ts', 'app/layout.tsx', 'lib/env.ts', 'public/favicon.ico'];
 const SECRET_FILE = /(^|\/)(\.env(\.[\w.-]+)?|[^/]*\.(pem|key|p12|pfx)|id_(rsa|ed25519)[^/]*)$/;

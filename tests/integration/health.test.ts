@@ -186,6 +186,31 @@ describe('GET /api/health/system', () => {
     }
   });
 
+  it('no Anthropic key: production refuses to start; declared unused (HEALTH_UNUSED_CHECKS): 200, said in the body, other failures still count', async () => {
+    const noKey = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' };
+    // Not declared: production refuses to start without the key (exit 78, one line).
+    const refused = await startApp(appEnv({ pg, redis }, noKey), { waitLive: false });
+    apps.push(refused);
+    expect(await refused.proc.exited).toBe(78);
+    expect(refused.output()).toContain('ANTHROPIC_API_KEY is required in production');
+
+    const r = await startRedis();
+    const a = await app({ ...noKey, HEALTH_UNUSED_CHECKS: 'ai_service' }, { pg, redis: r, ai });
+    const ok = await getHealth(a.url);
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe('healthy');
+    expect(check(ok.body, 'ai_service')).toEqual({ name: 'ai_service', status: 'degraded', error: 'not configured' });
+    expect((ok.body as unknown as { unused?: string[] }).unused).toEqual(['ai_service']);
+    // Not a blanket pass: Redis going away still degrades the answer.
+    await r.stop();
+    const degraded = await getHealth(a.url);
+    expect(degraded.status).toBe(206);
+    expect(check(degraded.body, 'redis').status).toBe('degraded');
+    // Without the declaration the body has no `unused` key at all.
+    const plain = await app();
+    expect('unused' in (await getHealth(plain.url)).body).toBe(false);
+  });
+
   it('N concurrent requests → one database round-trip per TTL', async () => {
     const a = await app({ HEALTH_CACHE_TTL_MS: '5000' });
     const selects = () => pg.statements('unite-hub').filter((l) => l.includes('SELECT 1')).length;

@@ -21,6 +21,12 @@ describe('aggregate', () => {
     expect(aggregate([r('redis', 'degraded'), r('database', 'unhealthy')], critical)).toBe('unhealthy');
     expect(aggregate([r('database', 'degraded')], critical)).toBe('degraded');
   });
+  it('a check declared unused is not counted; every other check still is', () => {
+    const unused = new Set(['ai_service']);
+    expect(aggregate([r('database', 'healthy'), r('redis', 'healthy'), r('ai_service', 'degraded')], critical, unused)).toBe('healthy');
+    expect(aggregate([r('database', 'healthy'), r('redis', 'degraded'), r('ai_service', 'degraded')], critical, unused)).toBe('degraded');
+    expect(aggregate([r('database', 'unhealthy'), r('ai_service', 'degraded')], critical, unused)).toBe('unhealthy');
+  });
 });
 
 describe('sanitizeError', () => {
