@@ -2,9 +2,26 @@
 // `docker compose` (v2 plugin) vs `docker-compose` (v1, or the v2 standalone binary) once, always
 // passes `-f <compose file>` from the repository root, and turns a failed command into a
 // DeployError that carries docker's own message (never swallowed).
+// The detection lives here (scripts/containers imports it, never the reverse): the deploy CLI
+// runs on production hosts that have Node and the checkout but no node_modules.
 import { spawn, spawnSync } from 'node:child_process';
-import { detectCompose, type ComposeCli } from '../../containers/compose.ts';
 import { DeployError, EXIT } from '../types.ts';
+
+export interface ComposeCli {
+  /** argv prefix: ['docker', 'compose'] or ['docker-compose'] */
+  argv: string[];
+  version: 'v2' | 'v1';
+}
+
+/** `docker compose` (v2 plugin) when it answers, else `docker-compose` (v1 or the v2 standalone binary). */
+export function detectCompose(env: NodeJS.ProcessEnv = process.env): ComposeCli | null {
+  const tryRun = (cmd: string, args: string[]) => spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 15_000 });
+  const v2 = tryRun('docker', ['compose', 'version', '--short']);
+  if (v2.status === 0) return { argv: ['docker', 'compose'], version: 'v2' };
+  const v1 = tryRun('docker-compose', ['version', '--short']);
+  if (v1.status === 0) return { argv: ['docker-compose'], version: /^v?1\./.test(v1.stdout.trim()) ? 'v1' : 'v2' };
+  return null;
+}
 
 export interface ComposeOptions {
   /** Repository root: the compose project directory. */

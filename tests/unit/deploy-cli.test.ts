@@ -6,17 +6,17 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from './cli.ts';
-import { resolveConfig } from './config.ts';
-import { judgeHealth } from './health-gate.ts';
-import type { ProbeResult } from './http-probe.ts';
-import { acquireLock, readLock } from './lock.ts';
-import { judgeThroughNginx } from './monitor.ts';
-import { atomicWrite } from './atomic-file.ts';
-import { lineDiff, renderUpstream, upstreamVars } from './nginx-switch.ts';
-import type { NginxControl } from './nginx-control.ts';
-import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from './state.ts';
-import { DeployError, EXIT, silentLogger, type Logger } from './types.ts';
+import { main } from '../../scripts/deploy/cli.ts';
+import { resolveConfig } from '../../scripts/deploy/config.ts';
+import { judgeHealth } from '../../scripts/deploy/health-gate.ts';
+import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
+import { acquireLock, readLock } from '../../scripts/deploy/lock.ts';
+import { judgeThroughNginx } from '../../scripts/deploy/monitor.ts';
+import { atomicWrite } from '../../scripts/deploy/atomic-file.ts';
+import { lineDiff, renderUpstream, upstreamVars } from '../../scripts/deploy/nginx-switch.ts';
+import type { NginxControl } from '../../scripts/deploy/nginx-control.ts';
+import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from '../../scripts/deploy/state.ts';
+import { DeployError, EXIT, silentLogger, type Logger } from '../../scripts/deploy/types.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -192,7 +192,7 @@ describe('cli arguments', () => {
 });
 
 describe('scripts/deploy-blue-green.sh', () => {
-  const wrapper = new URL('../deploy-blue-green.sh', import.meta.url).pathname;
+  const wrapper = new URL('../../scripts/deploy-blue-green.sh', import.meta.url).pathname;
   it('refuses to run on Node < 24 with one line and exit 2', () => {
     // A stand-in `node` first on PATH that claims to be Node 22 (the wrapper only asks it for its major version).
     writeFileSync(join(dir, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 22;; --version) echo v22.0.0;; esac\n', { mode: 0o755 });
