@@ -15,6 +15,7 @@ import { httpGet, type ProbeResult } from '../http-probe.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, type Slot } from '../types.ts';
 import { Compose, envOf, newest, tail, type ComposeOptions } from './compose-cli.ts';
+import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ComposeRuntimeOptions extends ComposeOptions {
   /** Published loopback ports of the slots (the compose file's 127.0.0.1:3008 / 3009). */
@@ -135,7 +136,7 @@ export class ComposeRuntime implements Runtime {
       slot,
       running: c.State.Running,
       pid: c.State.Running ? c.State.Pid : undefined,
-      version: envOf(c, 'APP_VERSION'),
+      version: envOf(c, SLOT_ENV.version),
       startedAt: c.State.StartedAt,
       detail: `container ${c.Id.slice(0, 12)} ${c.Config.Image ?? ''}, 127.0.0.1:${this.ports[slot]}${health ? `, ${health}` : ''}`,
     };

@@ -15,6 +15,7 @@ import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
+import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ProcessRuntimeOptions {
   stateDir: string;
@@ -130,7 +131,7 @@ export class ProcessRuntime implements Runtime {
     const env: Record<string, string> = { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...fromFile };
     for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] && !(k in env)) env[k] = process.env[k]!;
     // Slot identity always wins over the env file.
-    Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, APP_VERSION: version, DEPLOYMENT_SLOT: slot });
+    Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, [SLOT_ENV.version]: version, [SLOT_ENV.slot]: slot });
     return env as NodeJS.ProcessEnv;
   }
 
@@ -214,7 +215,7 @@ export class ProcessRuntime implements Runtime {
     const port = this.o.ports[slot];
     return [
       `stop any leftover ${slot} process recorded in ${this.metaFile(slot)}`,
-      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} APP_VERSION=${v.version} DEPLOYMENT_SLOT=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
+      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} ${SLOT_ENV.version}=${v.version} ${SLOT_ENV.slot}=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
     ];
   }
 
