@@ -79,6 +79,22 @@ describe('the deploy CLI on a host with the checkout and Node 24 but no node_mod
     }
   });
 
+  it('--env-file FILE reaches the CLI through the wrapper and `npm run deploy` (Node must not take it as its own option)', () => {
+    const envFile = join(scratch, 'app.env');
+    writeFileSync(envFile, 'NODE_ENV=production\n');
+    const npm = (args: string[]) => run('npm', ['run', '--silent', 'deploy', '--', ...args]);
+    for (const entry of [wrapper, npm]) {
+      const ok = entry(['status', '--runtime', 'process', '--env-file', envFile]);
+      expect(ok.code, ok.out).toBe(0);
+      expect(ok.stdout).toMatch(/live slot:/);
+      // The CLI's own one-line error and exit 2, not node's "node: FILE: not found" and exit 9.
+      const missing = entry(['status', '--runtime', 'process', '--env-file', join(scratch, 'missing.env')]);
+      expect(missing.code, missing.out).toBe(2);
+      expect(missing.out).toMatch(/environment file .*missing\.env does not exist/);
+      expect(missing.out).not.toMatch(/node: .*not found/);
+    }
+  });
+
   it('--dry-run with the process runtime (a release directory) and with the compose runtime (docker stand-in)', () => {
     const releases = join(scratch, 'releases');
     mkdirSync(join(releases, 'v1'), { recursive: true });
