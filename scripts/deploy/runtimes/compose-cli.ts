@@ -5,6 +5,7 @@
 // The detection lives here (scripts/containers imports it, never the reverse): the deploy CLI
 // runs on production hosts that have Node and the checkout but no node_modules.
 import { spawn, spawnSync } from 'node:child_process';
+import { shellQuote } from '../shell-quote.ts';
 import { DeployError, EXIT } from '../types.ts';
 
 export interface ComposeCli {
@@ -40,10 +41,6 @@ export interface RunResult {
   stderr: string;
 }
 
-function quote(a: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Last non-empty lines of docker's output, for a one-line-ish error. */
 export function tail(text: string, lines = 6): string {
   return text.trim().split('\n').filter((l) => l.trim() !== '').slice(-lines).join(' | ');
@@ -73,8 +70,8 @@ export class Compose {
 
   /** For --dry-run and messages: the command as an operator would type it (env prefix included). */
   describe(argv: string[], env: Record<string, string> = {}): string {
-    const prefix = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
-    return [...prefix, ...argv.map(quote)].join(' ');
+    const prefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    return [...prefix, ...argv.map(shellQuote)].join(' ');
   }
 
   /** Dry-run friendly description that does not need the CLI detected. */

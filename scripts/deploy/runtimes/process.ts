@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
+import { processStartTime } from '../procfs.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
 import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
@@ -40,15 +41,6 @@ interface Meta {
 }
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-
-function procStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 function portAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -149,7 +141,7 @@ export class ProcessRuntime implements Runtime {
       const pid = child.pid;
       if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
       child.unref();
-      const meta: Meta = { pid, procStart: procStart(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
+      const meta: Meta = { pid, procStart: processStartTime(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
       atomicWrite(this.metaFile(slot), `${JSON.stringify(meta)}\n`);
       return { slot, running: true, pid, version: v.version, startedAt: meta.startedAt, detail: `port ${port}` };
     } finally {
@@ -160,14 +152,14 @@ export class ProcessRuntime implements Runtime {
   async inspect(slot: Slot): Promise<SlotInfo> {
     const m = this.readMeta(slot);
     if (!m) return { slot, running: false };
-    const running = procStart(m.pid) === m.procStart && m.procStart !== '';
+    const running = processStartTime(m.pid) === m.procStart && m.procStart !== '';
     return { slot, running, pid: running ? m.pid : undefined, version: m.version, startedAt: m.startedAt, detail: `port ${m.port}, ${m.dir}` };
   }
 
   async stop(slot: Slot, graceMs: number): Promise<void> {
     const m = this.readMeta(slot);
     if (!m) return;
-    const alive = () => procStart(m.pid) === m.procStart && m.procStart !== '';
+    const alive = () => processStartTime(m.pid) === m.procStart && m.procStart !== '';
     if (alive()) {
       try {
         process.kill(m.pid, 'SIGTERM');
