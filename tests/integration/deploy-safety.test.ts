@@ -246,6 +246,9 @@ describe('deploy safety', () => {
     // The previous slot kept running (e.g. an operator started it again to compare): same runtime the CLI uses.
     const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE });
     await runtime.start('green', await runtime.resolveVersion('v2'));
+    // "Still runs" means it has been up for a while: let it finish booting (a loaded 2-core machine
+    // can take longer than the instant rollback's short gate, two probe timeouts).
+    await waitFor('green to answer its health route', async () => (await httpGet(`http://127.0.0.1:${stack.ports.green}/api/health/system`, 2000)).status === 200, 60_000, 200);
     const r = await stack.cli(['--rollback', '--monitor', '0']);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/green is still running version v2: no restart needed/);
