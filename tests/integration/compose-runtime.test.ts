@@ -242,6 +242,30 @@ describe('the deploy CLI with the compose runtime', () => {
     }
   });
 
+  it('--dry-run with only docker-compose (v1) prints docker-compose for every step, nginx steps included (issue 10 defect 5)', async () => {
+    const { docker } = setup({ mode: 'v1', images: ['unite-hub:v1'] });
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    try {
+      const r = await cli(['green', '--dry-run', '--version', 'v1', '--runtime', 'compose', '--state-dir', state, '--compose-file', join(proj, FILE)], docker.env({ UNITE_HUB_ENV_FILE: envFile }));
+      expect(r.code, r.out).toBe(0);
+      const commands = r.out.split('\n').filter((l) => /compose -f|docker-compose -f/.test(l));
+      expect(commands.length, r.out).toBeGreaterThanOrEqual(3);
+      for (const line of commands) expect(line, r.out).not.toMatch(/docker compose /);
+      expect(r.out).toContain(`docker-compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
+      expect(mutating(docker.commands())).toEqual([]);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('--help names the nginx defaults of both runtimes (process: 127.0.0.1:8080, compose: nginx-lb on port 80)', async () => {
+    const r = await cli(['--help'], { PATH: process.env.PATH } as unknown as NodeJS.ProcessEnv);
+    expect(r.code).toBe(0);
+    const line = r.out.split('\n').find((l) => l.includes('--nginx-url'))!;
+    expect(line).toContain('http://127.0.0.1:8080');
+    expect(line).toMatch(/compose runtime: http:\/\/127\.0\.0\.1[\],;]/);
+  });
+
   it('DEPLOY_RUNTIME=auto (the default) takes compose only when a Docker engine answers', async () => {
     const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
     try {
