@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/deploy-stack.ts';
 import { waitFor } from '../support/proc.ts';
+import { installDockerStandIn } from '../support/docker-standin.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
 import { httpGet } from '../../scripts/deploy/http-probe.ts';
 import { ProcessRuntime } from '../../scripts/deploy/runtimes/process.ts';
@@ -91,6 +92,19 @@ describe('deploy safety', () => {
     expect(nginxWorkerPids(master)).toEqual(workers);
     expect(stack.slotPid('blue')).toBe(bluePid);
     expect(stack.slotPid('green')).toBeNull();
+  });
+
+  it('the stack pins the process runtime: a Docker engine answering `docker info` does not turn it into compose (issue 10 defect 8)', async () => {
+    const docker = installDockerStandIn({ engine: true });
+    try {
+      const env = docker.env({});
+      const r = await stack.cli(['green', '--dry-run', '--version', 'v2'], { env: { PATH: env.PATH!, DOCKER_STANDIN_DIR: env.DOCKER_STANDIN_DIR! } });
+      expect(r.code, r.output).toBe(0);
+      expect(r.stdout).toMatch(/DRY RUN \(process runtime/);
+      expect(docker.commands()).toEqual([]); // pinned: not even asked
+    } finally {
+      await docker.cleanup();
+    }
   });
 
   it('refusals change nothing: the live slot without --force, an unknown version (exit 5); bad arguments (exit 2)', async () => {

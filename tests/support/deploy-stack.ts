@@ -94,6 +94,8 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   const nginxPrefix = join(dir, 'nginx-prefix');
   const nginxUrl = `http://127.0.0.1:${nginxPort}`;
   const env: Record<string, string> = {
+    // Pinned: `auto` would pick compose wherever a Docker engine answers (issue 10 defect 8).
+    DEPLOY_RUNTIME: 'process',
     DEPLOY_STATE_DIR: stateDir,
     DEPLOY_BLUE_PORT: String(ports.blue),
     DEPLOY_GREEN_PORT: String(ports.green),
