@@ -313,6 +313,14 @@ describe('a full deploy through the compose runtime', () => {
       expect(running('unite-hub-blue')).toBe(false);
       expect(docker.commands().filter((c) => c.includes(" stop "))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`]);
       expect(readFileSync(join(proj, 'nginx/upstream/active.conf'), 'utf8')).toContain('server unite-hub-green:3000');
+      // status: the stopped standby is "stopped", not Docker's last health of an exited container (issue 10 defect 7).
+      const st = await cli(['status', ...args], env);
+      expect(st.code, st.out).toBe(0);
+      const blueLine = st.out.split('\n').find((l) => /^\s+blue /.test(l))!;
+      expect(blueLine, st.out).toMatch(/standby stopped/);
+      expect(blueLine).toMatch(/exited \(code 143\)/);
+      expect(blueLine).not.toMatch(/unhealthy/);
+      expect(st.out.split('\n').find((l) => /^\s+green /.test(l))).toMatch(/LIVE\s+running .*health: HTTP 200 healthy/);
 
       const back = await cli(['--rollback', ...args], env);
       expect(back.code, back.out).toBe(0);

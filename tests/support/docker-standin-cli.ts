@@ -93,7 +93,9 @@ if (tool === 'docker') {
       Id: c!.id,
       Name: `/${c!.service}`,
       Created: c!.created,
-      State: { Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: c!.running ? { Status: 'healthy' } : undefined },
+      // As Docker reports it: an exited container keeps the last health status of its HEALTHCHECK
+      // (a drained slot typically ends "unhealthy") and its exit code (143 after SIGTERM).
+      State: { Status: c!.running ? 'running' : c!.startedAt ? 'exited' : 'created', Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, ExitCode: c!.running || !c!.startedAt ? 0 : 143, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: { Status: c!.running ? 'healthy' : c!.startedAt ? 'unhealthy' : 'starting' } },
       Config: { Image: c!.image, Env: Object.entries(c!.env).map(([k, v]) => `${k}=${v}`) },
     })), null, 2));
   } else out('', 1, `docker: '${argv[0]}' is not a docker command.\nSee 'docker --help'`);

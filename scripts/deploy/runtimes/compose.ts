@@ -131,14 +131,16 @@ export class ComposeRuntime implements Runtime {
   async inspect(slot: Slot): Promise<SlotInfo> {
     const c = newest(await this.compose.containers(serviceOf(slot)));
     if (!c) return { slot, running: false };
-    const health = c.State.Health?.Status;
+    // Docker keeps the last HEALTHCHECK status of an exited container (a drained slot usually ends
+    // "unhealthy"): it only describes a running one. A stopped slot is "exited (code N)".
+    const state = c.State.Running ? c.State.Health?.Status : `exited (code ${c.State.ExitCode ?? '?'})`;
     return {
       slot,
       running: c.State.Running,
       pid: c.State.Running ? c.State.Pid : undefined,
       version: envOf(c, SLOT_ENV.version),
       startedAt: c.State.StartedAt,
-      detail: `container ${c.Id.slice(0, 12)} ${c.Config.Image ?? ''}, 127.0.0.1:${this.ports[slot]}${health ? `, ${health}` : ''}`,
+      detail: `container ${c.Id.slice(0, 12)} ${c.Config.Image ?? ''}, 127.0.0.1:${this.ports[slot]}${state ? `, ${state}` : ''}`,
     };
   }
 
