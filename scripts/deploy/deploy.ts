@@ -10,7 +10,7 @@ import { acquireLock } from './lock.ts';
 import { monitor } from './monitor.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { switchTraffic } from './nginx-switch.ts';
-import type { ResolvedVersion, Runtime } from './runtime.ts';
+import type { ResolvedVersion, Runtime, SlotInfo } from './runtime.ts';
 import { appendHistory, readState, writeState, type DeployState } from './state.ts';
 import { AbortedError, DeployError, EXIT, otherSlot, throwIfAborted, type Logger, type Slot } from './types.ts';
 
@@ -54,7 +54,8 @@ export async function planDeploy(ctx: DeployContext, req: DeployRequest): Promis
     if (req.version && req.version !== recorded) throw new DeployError(`--rollback returns ${target} to its recorded version ${recorded}; to run ${req.version}, deploy it instead`, EXIT.usage);
     const info = await ctx.runtime.inspect(target);
     const reuse = info.running && info.version === recorded;
-    const resolved = reuse ? { version: recorded, source: `the running ${target} slot` } : await ctx.runtime.resolveVersion(recorded);
+    // The version AND (container runtimes) the exact image that ran: never a rebuild under its name.
+    const resolved = reuse ? { version: recorded, source: `the running ${target} slot` } : await ctx.runtime.resolveVersion(recorded, state.slots[target]);
     return { from, target, resolved, reuse };
   }
   const target = req.slot ?? (from ? otherSlot(from) : 'blue');
@@ -83,6 +84,8 @@ export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise
 class Deployment {
   private plan: Plan | undefined;
   private started = false;
+  /** What start() reported (the image a container runtime runs, recorded in state.json). */
+  private startedInfo: SlotInfo | undefined;
   private switched = false;
   /** The state before the switch: a flip-back restores it. */
   private before: DeployState | undefined;
@@ -129,7 +132,7 @@ class Deployment {
       this.ctx.log.info(`${plan.target} is still running version ${plan.resolved.version}: no restart needed`);
       return;
     }
-    await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => `pid ${i.pid ?? '?'}`);
+    this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => `pid ${i.pid ?? '?'}`);
     this.started = true;
   }
 
@@ -182,7 +185,9 @@ class Deployment {
     const state = readState(this.cfg.stateDir);
     this.before = state;
     const previous = target === from ? state.previous : from;
-    const slots = { ...state.slots, [target]: { version: resolved.version, deployedAt: new Date().toISOString() } };
+    // An instant rollback reuses the running slot: its record (image included) stays as it was.
+    const image = plan.reuse ? state.slots[target]?.image : this.startedInfo?.image;
+    const slots = { ...state.slots, [target]: { version: resolved.version, deployedAt: new Date().toISOString(), ...(image ? { image } : {}) } };
     writeState(this.cfg.stateDir, { ...state, active: target, previous, slots });
   }
 

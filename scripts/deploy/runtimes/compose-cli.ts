@@ -142,6 +142,8 @@ export interface ContainerInfo {
   Name?: string;
   Created?: string;
   State: { Running: boolean; Pid?: number; StartedAt?: string; ExitCode?: number; Health?: { Status: string } };
+  /** The image id (sha256:...) the container was created from. */
+  Image?: string;
   Config: { Image?: string; Env?: string[] };
 }
 
