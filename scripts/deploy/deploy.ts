@@ -178,7 +178,7 @@ class Deployment {
     const sw = await this.journal.phase(
       'switch',
       () => switchTraffic({ ...this.switchOptions(target, resolved.version), backup, failFast: gatePassed }),
-      (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`,
+      (s) => `switch -> first response from ${target}: ${s.switchLatencyMs} ms`,
     );
     this.switched = true;
     this.journal.record.metrics.switchLatencyMs = sw.switchLatencyMs;
@@ -249,7 +249,7 @@ class Deployment {
     const version = (await ctx.runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
     const t = performance.now();
     const back = () => switchTraffic({ ...this.switchOptions(to, version), failFast: true });
-    await this.journal.phase('flip-back', back, (s) => `back on ${to}; reload -> first response ${s.switchLatencyMs} ms`);
+    await this.journal.phase('flip-back', back, (s) => `back on ${to}; switch -> first response ${s.switchLatencyMs} ms`);
     this.journal.record.metrics.flipBackMs = Math.round(performance.now() - t);
     // The state as it was before this deploy: the failed release is not something to roll back to.
     writeState(cfg.stateDir, { ...state, active: to });
