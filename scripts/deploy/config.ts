@@ -1,17 +1,18 @@
 // Deploy configuration: flag > environment variable > default. Durations are given in seconds on
 // the command line and in DEPLOY_* variables (fractions allowed, e.g. 0.5) and kept in ms here.
+// Pure: reading the options runs nothing. `--runtime auto` is resolved (by asking Docker) in
+// wiring.ts, where the runtime is created, and handed in here for the runtime's own defaults.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SOCKET_PATH_MAX } from './slot-env.ts';
 import { DeployError, EXIT, type Slot } from './types.ts';
-import { resolveRuntime } from './runtimes/compose-cli.ts';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
 export interface DeployConfig {
   root: string;
   stateDir: string;
-  /** `process` or `compose` (`auto` is resolved here). */
-  runtime: string;
+  runtime: RuntimeName;
   /** Compose runtime: the compose file, relative to root. */
   composeFile: string;
   ports: Record<Slot, number>;
@@ -19,7 +20,8 @@ export interface DeployConfig {
   nginxBin: string;
   nginxConf: string;
   nginxPrefix: string;
-  upstreamTemplate: string;
+  /** live.sock / backup.sock (and, process runtime, the slots' sockets in slots/). */
+  switchDir: string;
   releasesDir: string;
   latestDir: string;
   envFile?: string;
@@ -33,8 +35,10 @@ export interface DeployConfig {
   drainTimeoutMs: number;
   stopGraceMs: number;
   lockWaitMs: number;
-  allowDegraded: boolean;
 }
+
+export const RUNTIMES = ['process', 'compose'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
 
 /** Option name (as on the command line) -> environment variable, default and kind. */
 export const OPTIONS = {
@@ -44,10 +48,10 @@ export const OPTIONS = {
   'blue-port': { env: 'DEPLOY_BLUE_PORT', def: '3008', kind: 'port', help: 'blue slot port' },
   'green-port': { env: 'DEPLOY_GREEN_PORT', def: '3009', kind: 'port', help: 'green slot port' },
   'nginx-url': { env: 'DEPLOY_NGINX_URL', def: 'http://127.0.0.1:8080', kind: 'url', help: 'nginx as the deploy CLI probes it' },
-  'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'nginx binary (local nginx control)' },
-  'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'nginx -c file; the upstream is upstream/active.conf beside it' },
-  'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'nginx -p prefix (pid, logs, temp)' },
-  'upstream-template': { env: 'DEPLOY_UPSTREAM_TEMPLATE', def: 'nginx/upstream/active.conf.template', kind: 'path', help: 'template of upstream/active.conf' },
+  'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'process runtime: the nginx binary' },
+  'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'process runtime: nginx -c file; upstream/active.conf beside it is written once, naming the switch links' },
+  'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'process runtime: nginx -p prefix (pid, logs, temp)' },
+  'switch-dir': { env: 'DEPLOY_SWITCH_DIR', def: '.deploy/switch', kind: 'path', help: 'the live.sock / backup.sock links nginx routes through (process runtime: and the slots\' sockets); keep it writable by the deploy user only' },
   'releases-dir': { env: 'DEPLOY_RELEASES_DIR', def: 'releases', kind: 'path', help: 'process runtime: --version V runs RELEASES/V/server.js' },
   'env-file': { env: 'DEPLOY_ENV_FILE', def: '.env.production', kind: 'path', help: "the app's environment file (process runtime)" },
   'gate-interval': { env: 'DEPLOY_GATE_INTERVAL', def: '5', kind: 'seconds', help: 'health gate: seconds between probes' },
@@ -57,7 +61,7 @@ export const OPTIONS = {
   'monitor-interval': { env: 'DEPLOY_MONITOR_INTERVAL', def: '2', kind: 'seconds', help: 'seconds between monitor probes' },
   'monitor-failures': { env: 'DEPLOY_MONITOR_FAILURES', def: '3', kind: 'count', help: 'consecutive failed monitor probes that trigger the flip-back' },
   'confirm-timeout': { env: 'DEPLOY_CONFIRM_TIMEOUT', def: '10', kind: 'seconds', help: 'switch: wait this long for nginx to answer from the new slot' },
-  'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: "drain: wait at most this long for nginx's old workers" },
+  'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: 'drain: wait at most this long for the old slot to finish its open connections (long requests included)' },
   'stop-grace': { env: 'DEPLOY_STOP_GRACE', def: '30', kind: 'seconds', help: 'stop: SIGKILL after this many seconds of SIGTERM' },
   wait: { env: 'DEPLOY_LOCK_WAIT', def: '0', kind: 'seconds', help: 'wait up to this many seconds for a running deploy to release the lock' },
 } as const;
@@ -69,8 +73,9 @@ export type OptionName = keyof typeof OPTIONS;
  * runtime drives the production nginx (nginx/nginx.conf in the nginx-lb container, published on
  * port 80 where the health routes answer over plain HTTP).
  */
-export const RUNTIME_DEFAULTS: Record<string, Partial<Record<OptionName, string>>> = {
-  compose: { 'nginx-url': 'http://127.0.0.1', 'nginx-conf': 'nginx/nginx.conf' },
+export const RUNTIME_DEFAULTS: Record<RuntimeName, Partial<Record<OptionName, string>>> = {
+  process: {},
+  compose: { 'nginx-url': 'http://127.0.0.1' },
 };
 
 function num(name: string, raw: string, min: number, max: number, integer: boolean): number {
@@ -81,9 +86,16 @@ function num(name: string, raw: string, min: number, max: number, integer: boole
   return n;
 }
 
-export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
-  const runtime = resolveRuntime(flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def, env);
-  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime]?.[name] ?? OPTIONS[name].def;
+export type Flags = Partial<Record<OptionName, string>>;
+type Env = Record<string, string | undefined>;
+
+/** What --runtime / DEPLOY_RUNTIME asks for: `process`, `compose` or `auto` (wiring.ts resolves it). */
+export function requestedRuntime(flags: Flags, env: Env = process.env): string {
+  return flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def;
+}
+
+export function resolveConfig(flags: Flags, env: Env, root: string, runtime: RuntimeName): DeployConfig {
+  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime][name] ?? OPTIONS[name].def;
   const path = (name: OptionName) => resolve(root, get(name));
   const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);
   const port = (name: OptionName) => num(name, get(name), 1, 65535, true);
@@ -91,6 +103,12 @@ export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: R
   if (!/^https?:\/\/[^/]+$/.test(url)) throw new DeployError('--nginx-url must look like http://127.0.0.1:8080 (scheme, host, optional port, no path)', EXIT.usage);
   const ports = { blue: port('blue-port'), green: port('green-port') };
   if (ports.blue === ports.green) throw new DeployError('--blue-port and --green-port must differ', EXIT.usage);
+  const switchDir = path('switch-dir');
+  // The process runtime's slots listen in <switch-dir>/slots/: the longest socket path must fit.
+  const longest = runtime === 'process' ? join(switchDir, 'slots', 'green.sock') : join(switchDir, 'backup.sock');
+  if (Buffer.byteLength(longest) > SOCKET_PATH_MAX) {
+    throw new DeployError(`--switch-dir ${switchDir} is too long: ${longest} would be ${Buffer.byteLength(longest)} bytes, and unix socket paths are limited to ${SOCKET_PATH_MAX}; choose a shorter directory`, EXIT.usage);
+  }
   const envFile = path('env-file');
   const explicitEnvFile = flags['env-file'] !== undefined || env.DEPLOY_ENV_FILE !== undefined;
   if (explicitEnvFile && !existsSync(envFile)) throw new DeployError(`environment file ${envFile} does not exist`, EXIT.usage);
@@ -104,7 +122,7 @@ export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: R
     nginxBin: get('nginx-bin'),
     nginxConf: path('nginx-conf'),
     nginxPrefix: path('nginx-prefix'),
-    upstreamTemplate: path('upstream-template'),
+    switchDir,
     releasesDir: path('releases-dir'),
     latestDir: join(root, '.next', 'standalone'),
     envFile: existsSync(envFile) ? envFile : undefined,
@@ -118,7 +136,6 @@ export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: R
     drainTimeoutMs: secs('drain-timeout'),
     stopGraceMs: secs('stop-grace'),
     lockWaitMs: secs('wait'),
-    allowDegraded: false,
   };
   return cfg;
 }

@@ -6,12 +6,15 @@ import { httpGet } from './http-probe.ts';
 import { readLock } from './lock.ts';
 import { readHistory, readState } from './state.ts';
 import { SLOTS } from './types.ts';
+import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 export interface StatusReport {
   active: string | null;
   previous: string | null;
   slots: { slot: string; recordedVersion: string | null; running: boolean; pid: number | null; version: string | null; health: string; detail: string | null }[];
   nginx: { running: boolean; servedBy: string | null; version: string | null; status: number | null; error?: string };
+  /** Which slot each switch link names (what nginx routes new connections to, and falls back to). */
+  links: { dir: string; live: string | null; backup: string | null };
   lock: ReturnType<typeof readLock>;
   recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
 }
@@ -25,18 +28,19 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
       const info = await runtime.inspect(slot);
       let health = 'not running';
       if (info.running) {
-        const p = await runtime.probe(slot, '/api/health/system', timeout);
+        const p = await runtime.probe(slot, HEALTH_SYSTEM_PATH, timeout);
         health = p.status === null ? `no answer (${p.error})` : `HTTP ${p.status}${p.status === 200 ? ' healthy' : p.status === 206 ? ' degraded' : p.status === 503 ? ' unhealthy' : ''}`;
       }
       return { slot, recordedVersion: state.slots[slot]?.version ?? null, running: info.running, pid: info.pid ?? null, version: info.version ?? null, health, detail: info.detail ?? null };
     }),
   );
-  const through = await httpGet(`${cfg.nginxUrl}/api/health/live`, timeout);
+  const through = await httpGet(`${cfg.nginxUrl}${HEALTH_LIVE_PATH}`, timeout);
   return {
     active: state.active,
     previous: state.previous,
     slots,
-    nginx: { running: await nginx.isRunning(), servedBy: through.headers['x-deployment-slot'] ?? null, version: through.headers['x-app-version'] ?? null, status: through.status, error: through.error },
+    nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
+    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup') },
     lock: readLock(cfg.stateDir),
     recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
   };
@@ -49,6 +53,8 @@ export function formatStatus(r: StatusReport, stateDir: string): string {
   }
   const served = r.nginx.status === null ? `no answer (${r.nginx.error})` : `HTTP ${r.nginx.status} from ${r.nginx.servedBy ?? '?'} ${r.nginx.version ?? ''}`;
   lines.push(`nginx: ${r.nginx.running ? 'running' : 'NOT running'}; through nginx: ${served}`);
+  lines.push(`links (${r.links.dir}): live.sock -> ${r.links.live ?? '(none)'}, backup.sock -> ${r.links.backup ?? '(none)'}`);
+  if (r.active && r.links.live !== r.active) lines.push(`  WARNING: live.sock names ${r.links.live ?? 'nothing'} but the recorded live slot is ${r.active}`);
   if (r.nginx.servedBy && r.active && r.nginx.servedBy !== r.active) lines.push(`  WARNING: nginx answers from ${r.nginx.servedBy} but the recorded live slot is ${r.active}`);
   lines.push(`lock: ${r.lock ? `held by pid ${r.lock.pid} on ${r.lock.host} since ${r.lock.startedAt} ("${r.lock.command}")` : 'free'}`);
   lines.push('recent deploys:');

@@ -28,6 +28,8 @@ export function deployFlags(l: Layout, ports: Ports): string[] {
     '--nginx-url', `http://127.0.0.1:${ports.nginx}`,
     '--nginx-conf', l.nginxConf,
     '--nginx-prefix', l.nginxPrefix,
+    // The live/backup links and the slots' sockets: inside the stack, not the checkout's .deploy/.
+    '--switch-dir', join(l.deployState, 'switch'),
     '--releases-dir', l.releasesDir,
   ];
   // The CLI refuses a named env file that does not exist (status before the first run has none).

@@ -2,8 +2,9 @@
 // never edited) that listens on the stack's port. nginx resolves relative `include`s against the
 // directory of the -c file, so includes that leave that directory (../snippets/…) become absolute
 // paths into the repository, while those beside it (upstream/active.conf, which the deploy CLI
-// writes) stay relative and land in the stack directory. The deploy CLI starts this nginx on the
-// first deploy (its documented behaviour) and reloads it on every switch; the stack stops it.
+// writes once, naming the switch links) stay relative and land in the stack directory. The deploy
+// CLI starts this nginx on the first deploy (its documented behaviour); switches re-point the links
+// and never reload it; the stack stops it.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './files.ts';

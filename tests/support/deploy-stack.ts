@@ -4,7 +4,7 @@
 // build; each runs with APP_VERSION = its release name, which the app reports), free slot ports,
 // an env file, and helpers to run the deploy CLI as an operator would. Used by the integration
 // tests and by bench/deploy.ts; stop() ends every process it (or the CLI) started, by PID.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -13,6 +13,8 @@ import { ROOT, SERVER_JS } from './app.ts';
 import { startPostgres, removePostgresDir, type PgServer } from './postgres.ts';
 import { freePort, isAlive, stopPid } from './proc.ts';
 import { startRedis, type RedisServer } from './redis.ts';
+import { childPids } from '../../scripts/deploy/procfs.ts';
+import { writeStreamRelease } from './stream-release.ts';
 
 export const CLI = join(ROOT, 'scripts/deploy/cli.ts');
 export const WRAPPER = join(ROOT, 'scripts/deploy-blue-green.sh');
@@ -37,6 +39,8 @@ export interface DeployStack {
   nginxConf: string;
   nginxPrefix: string;
   upstreamFile: string;
+  /** The live.sock / backup.sock links and the slots' sockets (slots/). */
+  switchDir: string;
   nginxUrl: string;
   ports: { blue: number; green: number };
   pg: PgServer;
@@ -56,6 +60,9 @@ export interface DeployStack {
 export async function startDeployStack(opts: { versions?: string[] } = {}): Promise<DeployStack> {
   if (!existsSync(SERVER_JS)) throw new Error('no production build: run `npm run build`');
   const dir = mkdtempSync(join(tmpdir(), 'uh-deploy-'));
+  // nginx's workers run as another user (nobody, under a root master): they must be able to reach
+  // the switch links and the slots' sockets below this directory, as on a real host.
+  chmodSync(dir, 0o755);
   const [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
 
   const nginxDir = join(dir, 'nginx');
@@ -69,7 +76,8 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
 
   const releases = join(dir, 'releases');
   mkdirSync(releases);
-  for (const v of opts.versions ?? ['v1', 'v2', 'v3']) symlinkSync(join(ROOT, '.next/standalone'), join(releases, v));
+  // Each release is the production build plus the test-only long streaming route (stream-release.ts).
+  for (const v of opts.versions ?? ['v1', 'v2', 'v3']) writeStreamRelease(releases, v, SERVER_JS);
 
   const envFile = join(dir, 'app.env');
   writeFileSync(envFile, [
@@ -91,15 +99,18 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   const ports = { blue: await freePort(), green: await freePort() };
   const stateDir = join(dir, 'state');
   const nginxPrefix = join(dir, 'nginx-prefix');
+  const switchDir = join(dir, 'switch');
   const nginxUrl = `http://127.0.0.1:${nginxPort}`;
   const env: Record<string, string> = {
+    // Pinned: `auto` would pick compose wherever a Docker engine answers (issue 10 defect 8).
+    DEPLOY_RUNTIME: 'process',
     DEPLOY_STATE_DIR: stateDir,
     DEPLOY_BLUE_PORT: String(ports.blue),
     DEPLOY_GREEN_PORT: String(ports.green),
     DEPLOY_NGINX_URL: nginxUrl,
     DEPLOY_NGINX_CONF: nginxConf,
     DEPLOY_NGINX_PREFIX: nginxPrefix,
-    DEPLOY_UPSTREAM_TEMPLATE: join(nginxDir, 'upstream', 'active.conf.template'),
+    DEPLOY_SWITCH_DIR: switchDir,
     DEPLOY_RELEASES_DIR: releases,
     DEPLOY_ENV_FILE: envFile,
     DEPLOY_GATE_INTERVAL: '0.25',
@@ -141,7 +152,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   };
 
   const stack: DeployStack = {
-    dir, stateDir, nginxDir, nginxConf, nginxPrefix, nginxUrl, ports, pg, redis, ai, env,
+    dir, stateDir, nginxDir, nginxConf, nginxPrefix, switchDir, nginxUrl, ports, pg, redis, ai, env,
     upstreamFile: join(nginxDir, 'local', 'upstream', 'active.conf'),
     spawnCli,
     cli: (args, o) => spawnCli(args, o).done,
@@ -164,15 +175,5 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
 
 /** Children of the nginx master (workers): a reload replaces them, so an unchanged set = no reload. */
 export function nginxWorkerPids(masterPid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === masterPid) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out.sort((a, b) => a - b);
+  return childPids(masterPid);
 }
