@@ -6,7 +6,7 @@ import { consoleEnabled, currentSession } from '@/lib/admin/console';
 import { recentCircuitResets } from '@/lib/admin/audit';
 import { getCircuitSnapshot } from '@/lib/redis/breaker';
 import { getEnv } from '@/lib/env';
-import { formatClock } from '../status/format';
+import { formatClock } from '@/lib/format';
 import { signOut } from './actions';
 import { CircuitPanel } from './circuit-panel';
 import { ResetCircuitForm } from './reset-form';

@@ -8,7 +8,7 @@ import { aiCheck } from './checks/ai';
 import { databaseCheck } from './checks/database';
 import { redisCheck } from './checks/redis';
 import { runCheck, type RunOptions } from './run-check';
-import { SingleFlightCache } from './snapshot';
+import { SingleFlightCache } from './single-flight-cache';
 import { HTTP_STATUS, type CheckResult, type HealthCheck, type HealthReport } from './types';
 
 const CHECKS: HealthCheck[] = [databaseCheck, redisCheck, aiCheck];

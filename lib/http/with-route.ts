@@ -11,7 +11,7 @@ import { errorResponse } from '../errors';
 import { log } from '../log';
 import { getMetrics } from '../observability/metrics';
 import { tagActiveSpan } from '../observability/tracing';
-import { monotonicMs } from '../timeout';
+import { monotonicMs } from '../clock';
 
 export interface RouteOptions {
   /**

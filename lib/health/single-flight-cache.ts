@@ -1,7 +1,7 @@
 // Stampede protection. All callers (the API, readiness, the status page) share one in-flight run,
 // and a finished report is reused for HEALTH_CACHE_TTL_MS: however hard /api/health/system is hit,
 // each dependency sees at most one round-trip per TTL.
-import { monotonicMs } from '../timeout';
+import { monotonicMs } from '../clock';
 
 export interface Cached<T> {
   value: T;
