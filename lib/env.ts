@@ -1,7 +1,7 @@
 // The one validated reader of process.env. Everything else imports getEnv().
 // Parsed lazily (first call) so `next build` never needs production secrets, and cached per process.
 import { z } from 'zod';
-import { singleton } from './singleton';
+import { resetSingleton, singleton } from './singleton';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -182,8 +182,15 @@ function describe(issue: z.core.$ZodIssue): string {
   return 'is invalid';
 }
 
+const ENV_KEY = 'env';
+
 export function getEnv(): Env {
-  return singleton('env', () => parseEnv(process.env));
+  return singleton(ENV_KEY, () => parseEnv(process.env));
+}
+
+/** Forgets the parsed environment: the next getEnv() validates process.env again (tests change it). */
+export function resetEnv(): void {
+  resetSingleton(ENV_KEY);
 }
 
 /** Secret values, so logs and tests can prove none of them leaks. */

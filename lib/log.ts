@@ -10,7 +10,7 @@
 // transport worker by name, so the production build never references it).
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { getEnv, secretValues, type Env } from './env';
-import { singleton } from './singleton';
+import { resetSingleton, singleton } from './singleton';
 
 export const REDACTED = '[redacted]';
 
@@ -108,8 +108,10 @@ function wrap(logger: Logger): AppLogger {
   };
 }
 
+const LOGGER_KEY = 'log';
+
 function appLogger(): AppLogger {
-  return singleton('log', () => {
+  return singleton(LOGGER_KEY, () => {
     let env: Env | undefined;
     try {
       env = getEnv();
@@ -133,3 +135,8 @@ export const log: AppLogger = {
   error: (msg, fields) => appLogger().error(msg, fields),
   child: (bindings) => appLogger().child(bindings),
 };
+
+/** Forgets the process logger: the next line creates it anew from the current environment. */
+export function resetLogger(): void {
+  resetSingleton(LOGGER_KEY);
+}

@@ -6,7 +6,7 @@ import CircuitBreaker from 'opossum';
 import type Redis from 'ioredis';
 import { getEnv } from '../env';
 import { log } from '../log';
-import { singleton } from '../singleton';
+import { resetSingleton, singleton } from '../singleton';
 import { recordCircuitReset, type AdminCallerRef } from '../admin/audit';
 import { getRedis, isRedisConfigured } from './client';
 
@@ -184,8 +184,18 @@ function create() {
   return { breaker, listeners, times, totals, settings: s };
 }
 
+const BREAKER_KEY = 'redis.breaker';
+
 function state() {
-  return singleton('redis.breaker', create);
+  return singleton(BREAKER_KEY, create);
+}
+
+/**
+ * Shuts this process's breaker down (its timers stop) and forgets it with its counts and
+ * listeners: the next call builds a fresh one from the current environment.
+ */
+export function discardBreaker(): void {
+  resetSingleton<ReturnType<typeof create>>(BREAKER_KEY)?.breaker.shutdown();
 }
 
 function countsOf(b: CircuitBreaker) {

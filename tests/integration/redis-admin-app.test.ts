@@ -3,17 +3,19 @@
 // proxy's security headers, and env validation of ADMIN_API_TOKEN in production.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { RedisServer } from '../support/redis.ts';
 import { startApp, type AppServer } from '../support/app.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
+import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import type { PgServer } from '../support/postgres.ts';
 import { spawnLogged, waitFor } from '../support/proc.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { SERVER_JS, ROOT, baseEnv } from '../support/app.ts';
 import { signHs256 } from '@/lib/admin/jwt';
 
 const TOKEN = 'adm-' + 'k'.repeat(28) + '-0123456789';
 const JWT_SECRET = 'jwt-secret-for-tests-' + 'x'.repeat(24);
 const RESET_MS = 2000;
+let services: Services<{ pg: true; redis: true; ai: true }>;
 let redis: RedisServer;
 let ai: AnthropicStandIn;
 let pg: PgServer;
@@ -80,18 +82,13 @@ function rawHeaders(path: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
-  ai = await startAnthropicStandIn();
-  pg = await startPostgres();
-  app = await startApp(appEnv());
+  services = await startServices({ pg: true, redis: true, ai: true });
+  ({ pg, redis, ai } = services);
+  app = services.adopt(await startApp(appEnv()));
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await ai?.stop();
-  await redis?.stop();
-  await pg?.stop();
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
 });
 
 describe('admin API auth matrix', () => {

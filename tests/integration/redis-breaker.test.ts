@@ -2,11 +2,12 @@
 // failures, failing fast while open, hung Redis bounded by the call timeout, recovery by itself
 // through a single half-open trial, and a single slow PING not tripping it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { RedisServer } from '../support/redis.ts';
+import { startServices, type Services } from '../support/services.ts';
+import { testEnv } from '../support/env-fixtures.ts';
 import { sleep, waitFor } from '../support/proc.ts';
-import { resetSingleton } from '@/lib/singleton';
-import { getRedis } from '@/lib/redis/client';
-import { getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, resetCircuit, type CircuitEvent } from '@/lib/redis/breaker';
+import { closeRedis } from '@/lib/redis/client';
+import { discardBreaker, getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, resetCircuit, type CircuitEvent } from '@/lib/redis/breaker';
 import { cacheDel, cacheGet, cacheGetOrSet, cacheSet } from '@/lib/redis/cache';
 import { redisCheck } from '@/lib/health/checks/redis';
 import { runCheck } from '@/lib/health/run-check';
@@ -15,16 +16,15 @@ import { recentCircuitResets } from '@/lib/admin/audit';
 const TIMEOUT_MS = 300;
 const VOLUME = 4;
 const RESET_MS = 1500;
+let services: Services<{ redis: true }>;
 let redis: RedisServer;
-const saved = { ...process.env };
+const env = testEnv();
 
 // Fresh env, client and breaker for each scenario (they are per-process singletons).
 async function configure(extra: Record<string, string> = {}) {
-  getRedis()?.disconnect();
-  for (const key of ['env', 'redis.client', 'redis.breaker', 'redis.cache.inflight']) resetSingleton(key);
-  process.env = {
-    ...saved,
-    NODE_ENV: 'test',
+  closeRedis();
+  discardBreaker();
+  env.set({
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT: String(redis.port),
     REDIS_PASSWORD: redis.password,
@@ -36,14 +36,15 @@ async function configure(extra: Record<string, string> = {}) {
     // Off unless a test is about it, so the percentage rule is tested on its own.
     REDIS_BREAKER_CONSECUTIVE_FAILURES: '0',
     ...extra,
-  };
+  });
   // Connected and closed before the scenario starts.
   await redisCall((r) => r.ping());
   expect(getCircuitState()).toBe('closed');
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
+  services = await startServices({ redis: true });
+  redis = services.redis;
 });
 
 afterEach(async () => {
@@ -52,9 +53,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  getRedis()?.disconnect();
-  process.env = saved;
-  await redis?.stop();
+  closeRedis();
+  discardBreaker();
+  env.restore();
+  await services?.stop();
 });
 
 describe('cache on a healthy Redis', () => {

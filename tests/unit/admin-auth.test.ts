@@ -6,23 +6,15 @@ import { authenticateAdmin, safeEqual } from '@/lib/admin/auth';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
 import { hasAdminRole, signHs256, verifyHs256 } from '@/lib/admin/jwt';
 import { parseEnv } from '@/lib/env';
-import { PROD_ENV, envErrorOf } from '../support/env-fixtures';
+import { PROD_ENV, envErrorOf, testEnv } from '../support/env-fixtures';
 import { ForbiddenError, UnauthorizedError } from '@/lib/errors';
-import { resetSingleton } from '@/lib/singleton';
 
 const SECRET = 'jwt-secret-' + 's'.repeat(32);
 const TOKEN = 't'.repeat(40);
 const now = Math.floor(Date.now() / 1000);
-const saved = { ...process.env };
-
-function withEnv(extra: Record<string, string>) {
-  resetSingleton('env');
-  process.env = { ...saved, NODE_ENV: 'test', ...extra };
-}
-afterEach(() => {
-  process.env = saved;
-  resetSingleton('env');
-});
+const env = testEnv();
+const withEnv = env.set;
+afterEach(env.restore);
 
 const req = (authorization?: string) => new Request('http://x/api/admin/redis/circuit', { headers: authorization ? { authorization } : {} });
 

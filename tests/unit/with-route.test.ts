@@ -1,24 +1,26 @@
 // withRoute(): one log line per API request (request id, route, method, status, duration), errors
 // mapped through lib/errors.ts, and the HTTP metrics in the shared registry.
-import { Writable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@/lib/log';
-import { singleton } from '@/lib/singleton';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ForbiddenError } from '@/lib/errors';
 import { withRoute } from '@/lib/http/with-route';
 import { getMetrics, renderMetrics, setStateSet, HEALTH_STATUSES } from '@/lib/observability/metrics';
+import { testEnv } from '../support/env-fixtures';
 
 const lines: Record<string, unknown>[] = [];
+const env = testEnv();
 
 beforeAll(() => {
-  // Install the process logger on a collecting stream before anything logs.
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
+  // The process logger at LOG_LEVEL=debug, its stdout lines collected.
+  env.set({ LOG_LEVEL: 'debug' });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+    return true;
   });
-  singleton('log', () => createLogger({ level: 'debug', secrets: [], base: {}, destination: stream }));
+});
+
+afterAll(() => {
+  vi.restoreAllMocks();
+  env.restore();
 });
 
 const req = (id?: string) => new Request('http://app.test/api/thing?token=abc', { headers: id ? { 'x-request-id': id } : {} });
