@@ -1,6 +1,40 @@
 import next from 'eslint-config-next/core-web-vitals';
 import nextTs from 'eslint-config-next/typescript';
 
+// The layers of lib/ (README code map). Each may import the layers before it, never after:
+//   foundation   lib/*.ts (env, log, singleton, clock, timeout, errors, format): only each other
+//   dependencies lib/health, lib/db, lib/redis, lib/ai, lib/supabase: each other and the foundation
+//   services     lib/admin, lib/status, lib/observability, lib/lifecycle: all of the above
+//   http         lib/http: all of lib/
+// and nothing in lib/ imports app/, proxy.ts or instrumentation.ts. Type-only imports count too:
+// a layer that names another's types depends on it.
+const DEPENDENCIES = ['lib/health', 'lib/db', 'lib/redis', 'lib/ai', 'lib/supabase'];
+const SERVICES = ['lib/admin', 'lib/status', 'lib/observability', 'lib/lifecycle'];
+
+export const LAYER_ZONES = [
+  {
+    target: 'lib',
+    from: ['app', 'proxy.ts', 'instrumentation.ts'],
+    message: 'lib/ never imports app/, proxy.ts or instrumentation.ts: move what both need into lib/.',
+  },
+  {
+    target: DEPENDENCIES,
+    from: [...SERVICES, 'lib/http'],
+    message:
+      'Dependency clients and health checks know nothing about admin, status, observability, lifecycle or HTTP: let the upper layer call or observe them (e.g. onCircuitEvent, instrumentHealth).',
+  },
+  {
+    target: SERVICES,
+    from: ['lib/http'],
+    message: 'lib/http wraps the domains into routes; the domains never import it.',
+  },
+  {
+    target: 'lib/*.ts',
+    from: ['lib/*/**'],
+    message: 'The foundation (lib/*.ts) imports only other lib/*.ts files.',
+  },
+];
+
 const config = [
   ...next,
   ...nextTs,
@@ -10,6 +44,14 @@ const config = [
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // No import cycle anywhere (type-only imports excepted: they vanish at run time).
+      'import/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    files: ['lib/**'],
+    rules: {
+      'import/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: LAYER_ZONES }],
     },
   },
   {
@@ -18,6 +60,14 @@ const config = [
     ignores: ['lib/env.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through getEnv() from lib/env.ts.' }],
+    },
+  },
+  {
+    // Tests reset per-process state through each module's own reset function (resetEnv,
+    // resetLogger, closeRedis, discardBreaker), never by the singleton's string key.
+    files: ['tests/**', 'e2e/**', 'scripts/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)lib/singleton(\\.ts)?$', message: 'Use the owning module\'s reset function.' }] }],
     },
   },
 ];

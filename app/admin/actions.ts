@@ -4,7 +4,8 @@
 import { redirect } from 'next/navigation';
 import { revalidatePath } from 'next/cache';
 import { currentSession, signInWithToken, signOutSession } from '@/lib/admin/console';
-import { resetCircuit, type CircuitState } from '@/lib/redis/breaker';
+import { resetCircuitAs } from '@/lib/admin/circuit';
+import type { CircuitState } from '@/lib/redis/breaker';
 
 export type SignInResult = { error: string } | null;
 
@@ -29,7 +30,7 @@ export async function resetCircuitAction(_prev: ResetResult, _form: FormData): P
   const at = new Date().toISOString();
   const session = await currentSession();
   if (!session) return { ok: false, error: 'Your session has ended: sign in again to reset the circuit.', at };
-  const result = resetCircuit({ kind: 'session', id: session.id });
+  const result = resetCircuitAs({ kind: 'session', id: session.id });
   revalidatePath('/admin');
   return { ok: true, state: result.state, previousState: result.previousState, at };
 }

@@ -1,9 +1,8 @@
 // The admin circuit endpoints' logic. Each request authenticates itself (proxy.ts only turns
 // away requests without any credential); answers are never cached.
 import { errorResponse } from '../errors';
-import { getCircuitSnapshot, resetCircuit } from '../redis/breaker';
-import { recentCircuitResets } from './audit';
 import { authenticateAdmin } from './auth';
+import { circuitStatus, resetCircuitAs } from './circuit';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -11,7 +10,7 @@ export async function circuitStatusResponse(request: Request): Promise<Response>
   const requestId = request.headers.get('x-request-id');
   try {
     await authenticateAdmin(request);
-    return Response.json({ ...getCircuitSnapshot(), recentResets: recentCircuitResets() }, { headers: NO_STORE });
+    return Response.json(circuitStatus().body, { headers: NO_STORE });
   } catch (err) {
     return errorResponse(err, requestId);
   }
@@ -21,7 +20,7 @@ export async function resetCircuitResponse(request: Request): Promise<Response> 
   const requestId = request.headers.get('x-request-id');
   try {
     const caller = await authenticateAdmin(request);
-    return Response.json(resetCircuit(caller), { headers: NO_STORE });
+    return Response.json(resetCircuitAs(caller), { headers: NO_STORE });
   } catch (err) {
     return errorResponse(err, requestId);
   }

@@ -4,14 +4,14 @@
 import { getEnv } from '../env';
 import { hasAdminRole, looksLikeJwt, verifyHs256 } from './jwt';
 import { safeEqual } from './safe-equal';
-import type { AdminCallerRef } from './audit';
+import type { AdminCaller } from './caller';
 
 export interface CredentialSource {
-  kind: AdminCallerRef['kind'];
+  kind: AdminCaller['kind'];
   /** No secrets, no I/O: is a credential of this kind present and well-formed? */
   present(headers: Headers): boolean;
   /** The caller when the credential is valid for this source, else null (-> 403). */
-  verify(headers: Headers): Promise<AdminCallerRef | null>;
+  verify(headers: Headers): Promise<AdminCaller | null>;
 }
 
 // RFC 6750 b64token. "Bearer" with nothing, or another scheme, is no usable credential (401).

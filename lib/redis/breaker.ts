@@ -7,7 +7,6 @@ import type Redis from 'ioredis';
 import { getEnv } from '../env';
 import { log } from '../log';
 import { resetSingleton, singleton } from '../singleton';
-import { recordCircuitReset, type AdminCallerRef } from '../admin/audit';
 import { getRedis, isRedisConfigured } from './client';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -247,14 +246,12 @@ export function getCircuitSnapshot(): CircuitSnapshot {
   };
 }
 
-/** Closes this process's breaker (admin action), audits and logs it. */
-export function resetCircuit(caller: AdminCallerRef): { state: CircuitState; previousState: CircuitState; stats: CircuitStats } {
+/** Closes this process's breaker now, whatever its state; says what it was and is. */
+export function closeCircuit(): { state: CircuitState; previousState: CircuitState; stats: CircuitStats } {
   const { breaker } = state();
   const previousState = stateOf(breaker);
   breaker.close();
-  const now = stateOf(breaker);
-  recordCircuitReset({ at: new Date().toISOString(), caller: caller.kind, callerId: caller.id, previousState, state: now });
-  return { state: now, previousState, stats: statsOf(breaker) };
+  return { state: stateOf(breaker), previousState, stats: statsOf(breaker) };
 }
 
 export function onCircuitEvent(listener: Listener): () => void {

@@ -7,7 +7,8 @@ import { startServices, type Services } from '../support/services.ts';
 import { testEnv } from '../support/env-fixtures.ts';
 import { sleep, waitFor } from '../support/proc.ts';
 import { closeRedis } from '@/lib/redis/client';
-import { discardBreaker, getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, resetCircuit, type CircuitEvent } from '@/lib/redis/breaker';
+import { discardBreaker, getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, type CircuitEvent } from '@/lib/redis/breaker';
+import { resetCircuitAs } from '@/lib/admin/circuit';
 import { cacheDel, cacheGet, cacheGetOrSet, cacheSet } from '@/lib/redis/cache';
 import { redisCheck } from '@/lib/health/checks/redis';
 import { runCheck } from '@/lib/health/run-check';
@@ -276,7 +277,7 @@ describe('reset', () => {
     expect(getCircuitState()).toBe('open');
     const failures = getCircuitSnapshot().stats.failures;
     expect(failures).toBeGreaterThan(0);
-    const out = resetCircuit({ kind: 'token' });
+    const out = resetCircuitAs({ kind: 'token' });
     expect(out.previousState).toBe('open');
     expect(out.state).toBe('closed');
     expect(out.stats.failures).toBe(failures);

@@ -2,7 +2,8 @@
 // the 401/403 split, and env validation of ADMIN_API_TOKEN in production.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { authenticateAdmin, safeEqual } from '@/lib/admin/auth';
+import { authenticateAdmin } from '@/lib/admin/auth';
+import { safeEqual } from '@/lib/admin/safe-equal';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
 import { hasAdminRole, signHs256, verifyHs256 } from '@/lib/admin/jwt';
 import { parseEnv } from '@/lib/env';

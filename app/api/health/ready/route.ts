@@ -1,5 +1,5 @@
 // GET /api/health/ready – 503 while shutting down or while a critical check fails, else 200.
-import { getReadiness } from '@/lib/health/readiness';
+import { getReadiness } from '@/lib/lifecycle/readiness';
 import { withRoute } from '@/lib/http/with-route';
 
 export const dynamic = 'force-dynamic';

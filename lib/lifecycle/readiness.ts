@@ -1,5 +1,7 @@
-import { isShuttingDown } from '../lifecycle/shutdown';
-import { getHealthReport } from './service';
+// GET /api/health/ready's logic: ready means "not shutting down, and no critical dependency down".
+// It lives with the lifecycle (which knows about shutdown) on top of lib/health (which does not).
+import { getHealthReport } from '../health/service';
+import { isShuttingDown } from './shutdown';
 
 export async function getReadiness(): Promise<{ httpStatus: number; body: { status: string; reason?: string } }> {
   if (isShuttingDown()) return { httpStatus: 503, body: { status: 'unavailable', reason: 'shutting down' } };
