@@ -55,6 +55,21 @@ const config = [
     },
   },
   {
+    // Routes answer through lib/http (./answer.ts: no-store by default, errors mapped once);
+    // the domains return data. Nothing else in lib/ builds an HTTP response.
+    files: ['lib/**'],
+    ignores: ['lib/http/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Response', 'NextResponse'].flatMap((name) => [
+          { selector: `NewExpression[callee.name='${name}']`, message: `Return an Answer and let lib/http build the ${name}.` },
+          { selector: `MemberExpression[object.name='${name}']`, message: `Return an Answer and let lib/http build the ${name}.` },
+        ]),
+      ],
+    },
+  },
+  {
     // lib/env.ts is the only reader of process.env (instrumentation checks NEXT_RUNTIME, set by Next itself).
     files: ['app/**', 'lib/**', 'proxy.ts'],
     ignores: ['lib/env.ts'],

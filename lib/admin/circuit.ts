@@ -5,9 +5,14 @@ import { closeCircuit, getCircuitSnapshot } from '../redis/breaker';
 import { recentCircuitResets, recordCircuitReset } from './audit';
 import type { AdminCaller } from './caller';
 
-/** The breaker's snapshot and this process's recent resets (GET /api/admin/redis/circuit). */
-export function circuitStatus() {
+/** GET /api/admin/redis/circuit: the breaker's snapshot and this process's recent resets. */
+export function answerCircuitStatus() {
   return { body: { ...getCircuitSnapshot(), recentResets: recentCircuitResets() } };
+}
+
+/** POST /api/admin/redis/reset-circuit: { state, previousState, stats } after the reset. */
+export function answerCircuitReset(caller: AdminCaller) {
+  return { body: resetCircuitAs(caller) };
 }
 
 /** Closes this process's breaker on behalf of caller, and audits it. */

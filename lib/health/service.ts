@@ -79,11 +79,12 @@ export interface SystemHealthBody extends HealthReport {
   slot: string | null;
 }
 
-export async function getSystemHealth(): Promise<{ httpStatus: number; body: SystemHealthBody }> {
+/** GET /api/health/system: 200 healthy, 206 degraded, 503 unhealthy, and the guide's body. */
+export async function getSystemHealth(): Promise<{ status: number; body: SystemHealthBody }> {
   const env = getEnv();
   const report = await getHealthReport();
   return {
-    httpStatus: HTTP_STATUS[report.status],
+    status: HTTP_STATUS[report.status],
     body: {
       status: report.status,
       checks: report.checks,

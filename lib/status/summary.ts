@@ -34,3 +34,8 @@ async function computeSummary(): Promise<StatusSummary> {
 export function getStatusSummary(): Promise<StatusSummary> {
   return cacheGetOrSet(STATUS_CACHE_KEY, getEnv().STATUS_CACHE_TTL_SECONDS, computeSummary);
 }
+
+/** GET /api/status: the summary, 200 whenever it could be computed, whatever Redis does. */
+export async function answerStatusSummary() {
+  return { body: await getStatusSummary() };
+}

@@ -1,6 +1,7 @@
-// The import rules in eslint.config.mjs (no cycle anywhere; the layers of lib/ from the README code
-// map) must pass on the real files AND catch each mistake they exist for: every case adds one
-// import to a real file and lints it through ESLint's API with the repository's own config.
+// The structure rules in eslint.config.mjs (no import cycle anywhere; the layers of lib/ from the
+// README code map; no HTTP response built in lib/ outside lib/http) must pass on the real files
+// AND catch each mistake they exist for: every case adds one line to a real file and lints it
+// through ESLint's API with the repository's own config.
 // Layer cases lint the mutated text at the file's real path (imports resolve against the real
 // tree; nothing is written). Cycle cases need the mutation on disk, because import/no-cycle reads
 // the other side of a cycle from disk: they run in a throwaway copy of the sources, with relative
@@ -13,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const eslint = new ESLint({ cwd: ROOT });
-const RULES = new Set(['import/no-cycle', 'import/no-restricted-paths', 'no-restricted-imports']);
+const RULES = new Set(['import/no-cycle', 'import/no-restricted-paths', 'no-restricted-imports', 'no-restricted-syntax']);
 
 /** The import-rule findings for `text` linted as if it were `file`. */
 async function findings(file: string, text: string): Promise<string[]> {
@@ -75,6 +76,9 @@ const cases: [string, string, string, RegExp][] = [
   ['lib importing proxy.ts', 'lib/admin/credentials.ts', "import { proxy } from '../../proxy';", /no-restricted-paths: .*lib\/ never imports app\//],
   ['a service importing lib/http', 'lib/admin/audit.ts', "import '../http/with-route';", /no-restricted-paths: .*lib\/http wraps/],
   ['the foundation importing a layer above it', 'lib/log.ts', "import './redis/client';", /no-restricted-paths: .*The foundation/],
+  ['a domain module building a JSON response', 'lib/admin/circuit.ts', 'export const answer = () => Response.json({ ok: true });', /no-restricted-syntax: Return an Answer and let lib\/http build the Response/],
+  ['a domain module building a text response', 'lib/observability/scrape.ts', "export const raw = () => new Response('x', { status: 200 });", /no-restricted-syntax: Return an Answer/],
+  ['a domain module building a NextResponse', 'lib/status/summary.ts', "export const r = () => NextResponse.json({});", /no-restricted-syntax: .*NextResponse/],
   ['a test resetting a singleton by its string key', 'tests/unit/env.test.ts', "import { resetSingleton } from '@/lib/singleton';", /no-restricted-imports/],
 ];
 
