@@ -16,6 +16,12 @@ const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
 
 export const ADMIN_TOKEN_MIN_LENGTH = 32;
+/**
+ * RFC 6750's b64token (token68): what an `Authorization: Bearer` header can carry. The admin API
+ * parses the header with it (lib/admin/credentials.ts), so a token with any other character (a
+ * space, `!`, `$`, `:`, `@`, ...) could never be presented there: it is refused at start-up.
+ */
+export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 const schema = z
   .object({
@@ -69,7 +75,13 @@ const schema = z
     STATUS_CACHE_TTL_SECONDS: int(5, 1, 3600),
 
     // Admin API (lib/admin/): bearer token, and optionally Supabase access tokens (HS256) with an admin role.
-    ADMIN_API_TOKEN: optionalString,
+    ADMIN_API_TOKEN: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(TOKEN68, 'must use only the characters of an HTTP Bearer token (RFC 6750 token68: A-Z a-z 0-9 - . _ ~ + /, then = padding)')
+        .optional(),
+    ),
 
     // Status page and admin console (app/status, app/admin, lib/status, lib/admin/session.ts).
     // How often the open /status page asks for a fresh snapshot (it always reads the cached report).

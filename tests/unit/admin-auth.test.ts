@@ -94,6 +94,21 @@ describe('env: admin token and breaker settings', () => {
     expect(short.message).not.toContain('shortsecret');
     expect(fail({ ...prod, ADMIN_API_TOKEN: undefined }).variables).toEqual(['ADMIN_API_TOKEN']);
   });
+  it('refuses a token HTTP cannot carry as a Bearer credential (outside RFC 6750 token68), naming it, never echoing it', () => {
+    for (const ch of [' ', '!', '$', ':', '@', '"', '\\', 'é']) {
+      const token = `tok${ch}en-`.padEnd(40, 'z');
+      for (const env of [{ ...prod, ADMIN_API_TOKEN: token }, { ADMIN_API_TOKEN: token }]) {
+        const err = fail(env);
+        expect(err.variables, JSON.stringify(ch)).toEqual(['ADMIN_API_TOKEN']);
+        expect(err.message).toContain('RFC 6750');
+        expect(err.message).not.toContain(token);
+      }
+    }
+    // Every token68 character, and trailing '=' padding, is fine.
+    expect(parseEnv({ ...prod, ADMIN_API_TOKEN: 'AZaz09-._~+/'.padEnd(38, 'x') + '==' }).ADMIN_API_TOKEN).toHaveLength(40);
+    expect(fail({ ...prod, ADMIN_API_TOKEN: '='.padEnd(40, 'x') }).variables).toEqual(['ADMIN_API_TOKEN']);
+  });
+
   it('development accepts no token', () => {
     expect(parseEnv({}).ADMIN_API_TOKEN).toBeUndefined();
   });
