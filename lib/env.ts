@@ -28,7 +28,6 @@ const schema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 
     NEXT_PUBLIC_SUPABASE_URL: optionalUrl,
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: optionalString,
     SUPABASE_SERVICE_ROLE_KEY: optionalString,
     SUPABASE_JWT_SECRET: optionalString,
 
@@ -39,6 +38,8 @@ const schema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
         .optional(),
     ),
+    // How the pg pool reaches Postgres (lib/db/client.ts): directly, or through a pooler in
+    // transaction or session mode; and how many connections this process may hold.
     ENABLE_DB_POOLER: bool,
     DB_POOLER_MODE: z.enum(['transaction', 'session']).default('transaction'),
     DB_POOL_SIZE: int(10, 1, 500),
@@ -132,6 +133,14 @@ const schema = z
     if (env.ENABLE_APM && !env.APM_PROVIDER) {
       ctx.addIssue({ code: 'custom', path: ['APM_PROVIDER'], message: 'is required when ENABLE_APM=true' });
     }
+    if (env.ENABLE_DB_POOLER) {
+      const mismatch = poolerPortMismatch(env.DATABASE_URL, env.DB_POOLER_MODE);
+      if (!env.DATABASE_URL) {
+        ctx.addIssue({ code: 'custom', path: ['ENABLE_DB_POOLER'], message: "is true but DATABASE_URL is empty: set it to the pooler's postgres:// URL, or set ENABLE_DB_POOLER=false" });
+      } else if (mismatch) {
+        ctx.addIssue({ code: 'custom', path: ['DB_POOLER_MODE'], message: mismatch });
+      }
+    }
     // opossum splits the rolling window into equal buckets.
     const window = env.REDIS_BREAKER_ROLLING_WINDOW_MS;
     const buckets = env.REDIS_BREAKER_ROLLING_BUCKETS;
@@ -145,7 +154,6 @@ const schema = z
       if (!ok) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
     };
     require('NEXT_PUBLIC_SUPABASE_URL', !!env.NEXT_PUBLIC_SUPABASE_URL);
-    require('NEXT_PUBLIC_SUPABASE_ANON_KEY', !!env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
     require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
     require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
     require('REDIS_HOST', !!(env.REDIS_HOST || env.REDIS_URL));
@@ -160,6 +168,26 @@ const schema = z
   }, { when: () => true }); // run even when other fields failed, so one message names every bad variable
 
 export type Env = z.infer<typeof schema>;
+
+/**
+ * On Supabase's own hosts (the Supavisor pooler, *.pooler.supabase.com, and the project's db.*
+ * host with its dedicated pooler) the port decides the pool mode: 6543 is transaction mode, 5432
+ * session mode (or the direct connection). A mode that disagrees with the port would make the app
+ * behave for the wrong pooler. Other hosts (self-hosted PgBouncer/Supavisor) run on any port.
+ */
+function poolerPortMismatch(url: string | undefined, mode: 'transaction' | 'session'): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url ?? '');
+  } catch {
+    return null; // DATABASE_URL's own check reports a malformed URL
+  }
+  if (!/\.supabase\.(co|com)$/i.test(parsed.hostname)) return null;
+  const port = parsed.port || '5432';
+  const expected = mode === 'transaction' ? '6543' : '5432';
+  if (port === expected) return null;
+  return `is ${mode} but DATABASE_URL points at port ${port} of a Supabase host, which serves ${port === '6543' ? 'transaction' : 'session (or direct)'} connections; Supabase's ${mode} mode is on port ${expected}`;
+}
 
 export class EnvError extends Error {
   constructor(readonly variables: string[], details: string) {

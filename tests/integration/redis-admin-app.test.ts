@@ -27,7 +27,6 @@ function appEnv(extra: Record<string, string> = {}): Record<string, string> {
     // Postgres through DATABASE_URL. The URL/keys only satisfy production env validation.
     DATABASE_URL: pg.url,
     NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon-key-for-tests',
     SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-for-tests',
     SUPABASE_JWT_SECRET: JWT_SECRET,
     ANTHROPIC_API_KEY: ai.apiKey,

@@ -7,7 +7,6 @@ import { resetLogger } from '../../lib/log';
 export const PROD_ENV: Record<string, string | undefined> = {
   NODE_ENV: 'production',
   NEXT_PUBLIC_SUPABASE_URL: 'https://x.supabase.co',
-  NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
   SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret',
   ANTHROPIC_API_KEY: 'sk-ant-secret',
   REDIS_HOST: 'redis',
