@@ -15,7 +15,7 @@ const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
 
-export const ADMIN_TOKEN_MIN_LENGTH = 32;
+const ADMIN_TOKEN_MIN_LENGTH = 32;
 /**
  * RFC 6750's b64token (token68): what an `Authorization: Bearer` header can carry. The admin API
  * parses the header with it (lib/admin/credentials.ts), so a token with any other character (a

@@ -2,7 +2,7 @@
 // status, body and headers. Unknown errors become a generic 500 whose body says nothing about the
 // internals (lib/http/with-route.ts logs the detail, tied to the request id). Building the
 // Response itself is lib/http's job (lib/http/answer.ts).
-export class AppError extends Error {
+class AppError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -28,7 +28,7 @@ export class ForbiddenError extends AppError {
   }
 }
 
-export interface ErrorAnswer {
+interface ErrorAnswer {
   status: number;
   body: { error: string; message: string };
   headers: Readonly<Record<string, string>>;

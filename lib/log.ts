@@ -14,7 +14,7 @@ import { resetSingleton, singleton } from './singleton';
 
 export const REDACTED = '[redacted]';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'authorization',
   'cookie',
   'password',
@@ -42,9 +42,9 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
-export interface AppLogger {
+interface AppLogger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -53,7 +53,7 @@ export interface AppLogger {
   child(bindings: LogFields): AppLogger;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: string;
   secrets: string[];
   base: LogFields;

@@ -6,7 +6,7 @@ import { hasAdminRole, looksLikeJwt, verifyHs256 } from './jwt';
 import { safeEqual } from './safe-equal';
 import type { AdminCaller } from './caller';
 
-export interface CredentialSource {
+interface CredentialSource {
   kind: AdminCaller['kind'];
   /** No secrets, no I/O: is a credential of this kind present and well-formed? */
   present(headers: Headers): boolean;
@@ -18,7 +18,7 @@ export interface CredentialSource {
 // with nothing, or another scheme, is no usable credential (401).
 const BEARER = new RegExp(`^Bearer +(${TOKEN68.source.slice(1, -1)}) *$`, 'i');
 
-export function bearerToken(headers: Headers): string | null {
+function bearerToken(headers: Headers): string | null {
   const m = BEARER.exec(headers.get('authorization') ?? '');
   return m ? m[1]! : null;
 }

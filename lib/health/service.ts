@@ -17,7 +17,7 @@ const CRITICAL = new Set(CHECKS.filter((c) => c.critical).map((c) => c.name));
 type Listener = (report: HealthReport) => void;
 
 /** Wraps each check that actually runs, and each report computed (spans, metrics). */
-export interface HealthInstrumentation {
+interface HealthInstrumentation {
   check(check: HealthCheck, run: () => Promise<CheckResult>): Promise<CheckResult>;
   report(compute: () => Promise<HealthReport>): Promise<HealthReport>;
 }

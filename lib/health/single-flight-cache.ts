@@ -3,7 +3,7 @@
 // each dependency sees at most one round-trip per TTL.
 import { monotonicMs } from '../clock';
 
-export interface Cached<T> {
+interface Cached<T> {
   value: T;
   at: number;
 }
@@ -30,9 +30,5 @@ export class SingleFlightCache<T> {
         });
     }
     return this.inflight;
-  }
-
-  peek(): Cached<T> | undefined {
-    return this.last;
   }
 }

@@ -11,10 +11,10 @@ interface Common {
   headers?: Readonly<Record<string, string>>;
 }
 /** JSON body; with no body (e.g. 204) the answer is empty. */
-export interface JsonAnswer extends Common {
+interface JsonAnswer extends Common {
   body?: unknown;
 }
-export interface TextAnswer extends Common {
+interface TextAnswer extends Common {
   text: string;
   contentType: string;
 }

@@ -11,7 +11,7 @@ import { getRedis, isRedisConfigured } from './client';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-export interface CircuitStats {
+interface CircuitStats {
   fires: number;
   successes: number;
   failures: number;
@@ -20,7 +20,7 @@ export interface CircuitStats {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
 }
 
-export interface CircuitSettings {
+interface CircuitSettings {
   timeoutMs: number;
   errorThresholdPercentage: number;
   resetTimeoutMs: number;
@@ -30,7 +30,7 @@ export interface CircuitSettings {
   consecutiveFailures: number;
 }
 
-export type CircuitTotals = Omit<CircuitStats, 'latencyMs'>;
+type CircuitTotals = Omit<CircuitStats, 'latencyMs'>;
 
 export interface CircuitSnapshot {
   state: CircuitState;
@@ -44,7 +44,7 @@ export interface CircuitSnapshot {
   settings: CircuitSettings;
 }
 
-export type CircuitEventType = 'open' | 'halfOpen' | 'close' | 'reject' | 'timeout' | 'failure' | 'success';
+type CircuitEventType = 'open' | 'halfOpen' | 'close' | 'reject' | 'timeout' | 'failure' | 'success';
 export interface CircuitEvent {
   type: CircuitEventType;
   at: string;
@@ -53,7 +53,7 @@ export interface CircuitEvent {
 type Listener = (e: CircuitEvent) => void;
 type RedisFn = (redis: Redis) => Promise<unknown>;
 
-export class RedisNotConfiguredError extends Error {
+class RedisNotConfiguredError extends Error {
   readonly code = 'ENOTCONFIGURED';
   constructor() {
     super('Redis is not configured');

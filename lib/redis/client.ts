@@ -10,7 +10,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { getEnv } from '../env';
 import { resetSingleton, singleton } from '../singleton';
 
-export function redisOptions(): RedisOptions {
+function redisOptions(): RedisOptions {
   const env = getEnv();
   return {
     password: env.REDIS_PASSWORD,

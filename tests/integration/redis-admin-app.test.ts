@@ -10,7 +10,7 @@ import type { PgServer } from '../support/postgres.ts';
 import { spawnLogged, waitFor } from '../support/proc.ts';
 import { startServices, type Services } from '../support/services.ts';
 import { SERVER_JS, ROOT, baseEnv } from '../support/app.ts';
-import { signHs256 } from '@/lib/admin/jwt';
+import { signHs256 } from '../support/jwt.ts';
 
 const TOKEN = 'adm-' + 'k'.repeat(28) + '-0123456789';
 const JWT_SECRET = 'jwt-secret-for-tests-' + 'x'.repeat(24);
