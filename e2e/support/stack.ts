@@ -22,6 +22,8 @@ export interface Stack {
   app: AppServer;
   /** Restarts redis-server on the same port (after redis.stop()) and records its new PID. */
   startRedis(): Promise<void>;
+  /** Another server process on the same services and settings (a second slot), stopped with the stack. */
+  startAnotherApp(env?: Record<string, string>): Promise<AppServer>;
   stop(): Promise<void>;
 }
 
@@ -30,15 +32,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const { pg, redis, ai } = services;
   try {
     const adminToken = `e2e-admin-${randomBytes(24).toString('hex')}`;
-    const app = services.adopt(
-      await startApp(stackEnv({ pg, redis, ai }, {
-        ADMIN_API_TOKEN: adminToken,
-        APP_VERSION: 'e2e-1.2.3',
-        DEPLOYMENT_SLOT: 'blue',
-        STATUS_REFRESH_MS: '2000',
-        ...env,
-      })),
-    );
+    const appEnv = (extra: Record<string, string>) =>
+      stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: adminToken, APP_VERSION: 'e2e-1.2.3', DEPLOYMENT_SLOT: 'blue', STATUS_REFRESH_MS: '2000', ...env, ...extra });
+    const app = services.adopt(await startApp(appEnv({})));
     recordPid(app.pid);
     return {
       url: app.url,
@@ -50,6 +46,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       async startRedis() {
         await redis.start();
         recordPid(redis.pid);
+      },
+      async startAnotherApp(extra = {}) {
+        const other = services.adopt(await startApp(appEnv(extra)));
+        recordPid(other.pid);
+        return other;
       },
       stop: () => services.stop(),
     };
