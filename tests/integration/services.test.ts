@@ -15,7 +15,9 @@ let blocker: Server | undefined;
 const blockerSockets = new Set<Socket>();
 
 // Every temp dir the harness makes goes under `scratch` (os.tmpdir() reads TMPDIR at each call),
-// so what is left there, and which processes still name it, is exactly what leaked.
+// so what is left there, and which processes still name it, is exactly what leaked. TMPDIR is set
+// on the real process environment (testEnv() swaps the process.env object, which lib/env.ts reads
+// but os.tmpdir(), reading the C environment, does not).
 beforeEach(() => {
   scratch = mkdtempSync(join(tmpdir(), 'uh-services-test-'));
   chmodSync(scratch, 0o755); // postgres (dropped to its own user) must reach its dir below
