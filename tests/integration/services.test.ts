@@ -64,12 +64,14 @@ describe('startServices', () => {
   it('starts Postgres, Redis and the Anthropic stand-in, and stop() removes every trace', async () => {
     const servers = listeningServers();
     const s = await startServices({ pg: true, redis: true, ai: true });
-    expect(isAlive(s.pg.pid)).toBe(true);
-    expect(isAlive(s.redis.pid)).toBe(true);
-    expect((await fetch(`${s.ai.url}/v1/models`)).status).toBe(400); // answers (no version header)
-    expect(readdirSync(scratch).filter((d) => d.startsWith('uh-pg-'))).toHaveLength(1);
     const pids = [s.pg.pid, s.redis.pid];
-    await s.stop();
+    try {
+      for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(true);
+      expect((await fetch(`${s.ai.url}/v1/models`)).status).toBe(400); // answers (no version header)
+      expect(readdirSync(scratch).filter((d) => d.startsWith('uh-pg-'))).toHaveLength(1);
+    } finally {
+      await s.stop(); // even when an assertion above failed: this test must not leak what it checks
+    }
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(readdirSync(scratch)).toEqual([]);
     expect(listeningServers()).toBe(servers);
