@@ -45,6 +45,40 @@ const deploySelfContained = {
   },
 };
 
+// The layers of lib/ (README code map). Each may import the layers before it, never after:
+//   foundation   lib/*.ts (env, log, singleton, clock, timeout, errors, format): only each other
+//   dependencies lib/health, lib/db, lib/redis, lib/ai, lib/supabase: each other and the foundation
+//   services     lib/admin, lib/status, lib/observability, lib/lifecycle: all of the above
+//   http         lib/http: all of lib/
+// and nothing in lib/ imports app/, proxy.ts or instrumentation.ts. Type-only imports count too:
+// a layer that names another's types depends on it.
+const DEPENDENCIES = ['lib/health', 'lib/db', 'lib/redis', 'lib/ai', 'lib/supabase'];
+const SERVICES = ['lib/admin', 'lib/status', 'lib/observability', 'lib/lifecycle'];
+
+export const LAYER_ZONES = [
+  {
+    target: 'lib',
+    from: ['app', 'proxy.ts', 'instrumentation.ts'],
+    message: 'lib/ never imports app/, proxy.ts or instrumentation.ts: move what both need into lib/.',
+  },
+  {
+    target: DEPENDENCIES,
+    from: [...SERVICES, 'lib/http'],
+    message:
+      'Dependency clients and health checks know nothing about admin, status, observability, lifecycle or HTTP: let the upper layer call or observe them (e.g. onCircuitEvent, instrumentHealth).',
+  },
+  {
+    target: SERVICES,
+    from: ['lib/http'],
+    message: 'lib/http wraps the domains into routes; the domains never import it.',
+  },
+  {
+    target: 'lib/*.ts',
+    from: ['lib/*/**'],
+    message: 'The foundation (lib/*.ts) imports only other lib/*.ts files.',
+  },
+];
+
 const config = [
   ...next,
   ...nextTs,
@@ -54,6 +88,29 @@ const config = [
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // No import cycle anywhere (type-only imports excepted: they vanish at run time).
+      'import/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    files: ['lib/**'],
+    rules: {
+      'import/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: LAYER_ZONES }],
+    },
+  },
+  {
+    // Routes answer through lib/http (./answer.ts: no-store by default, errors mapped once);
+    // the domains return data. Nothing else in lib/ builds an HTTP response.
+    files: ['lib/**'],
+    ignores: ['lib/http/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Response', 'NextResponse'].flatMap((name) => [
+          { selector: `NewExpression[callee.name='${name}']`, message: `Return an Answer and let lib/http build the ${name}.` },
+          { selector: `MemberExpression[object.name='${name}']`, message: `Return an Answer and let lib/http build the ${name}.` },
+        ]),
+      ],
     },
   },
   {
@@ -74,6 +131,14 @@ const config = [
     ignores: ['lib/env.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through getEnv() from lib/env.ts.' }],
+    },
+  },
+  {
+    // Tests reset per-process state through each module's own reset function (resetEnv,
+    // resetLogger, closeRedis, discardBreaker), never by the singleton's string key.
+    files: ['tests/**', 'e2e/**', 'scripts/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)lib/singleton(\\.ts)?$', message: 'Use the owning module\'s reset function.' }] }],
     },
   },
 ];

@@ -5,11 +5,14 @@
 //   took effect.
 // - Security headers: set here and only here (nginx adds none; see docs/redis-admin.md).
 // - /api/admin/*: a request with no admin credential at all is answered 401 here, before the
-//   route; the route still verifies the credential itself (403 when wrong).
+//   route, through the same error mapping as every route (lib/errors.ts via lib/http/answer.ts);
+//   the route still verifies the credential itself (withAdminRoute: 403 when wrong).
 // Health routes get the constant headers and nothing else: no auth, no I/O.
 import { NextResponse, type NextRequest } from 'next/server';
 import { getEnv } from '@/lib/env';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
+import { UnauthorizedError } from '@/lib/errors';
+import { errorResponse } from '@/lib/http/answer';
 import { isApiPath, pageCsp, securityHeaders } from '@/lib/http/security-headers';
 import { SLOT_HEADER, VERSION_HEADER } from '@/lib/deploy-contract';
 
@@ -29,12 +32,9 @@ export function proxy(request: NextRequest) {
   const nonce = isApiPath(pathname) ? null : btoa(crypto.randomUUID());
   const csp = nonce ? pageCsp(nonce, env) : null;
 
-  let response: NextResponse;
+  let response: Response;
   if (isAdminApi(pathname) && !hasAdminCredentials(request.headers)) {
-    response = NextResponse.json(
-      { error: 'unauthorized', message: 'Admin credentials required' },
-      { status: 401, headers: { 'www-authenticate': 'Bearer', 'cache-control': 'no-store' } },
-    );
+    response = errorResponse(new UnauthorizedError('Admin credentials required'), requestId);
   } else {
     const headers = new Headers(request.headers);
     headers.set('x-request-id', requestId);

@@ -1,5 +1,7 @@
 // /admin in a real browser: token sign-in to a signed session cookie, the Redis breaker panel and
-// its reset, and that nothing admin is reachable without a session.
+// its reset, that nothing admin is reachable without a session, that sign-out ends a session on
+// every server process (a copied cookie is refused by a second slot too), and that the console
+// fails closed while Postgres, where sign-outs are recorded, is down.
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/test.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -7,12 +9,13 @@ import { startStack, type Stack } from './support/stack.ts';
 test.describe.configure({ mode: 'serial' });
 
 let stack: Stack;
+const SESSION_TTL_S = 900;
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
   // A long reset timeout keeps an opened breaker open until someone resets it (no self-healing
   // trial call during the test).
-  stack = await startStack({ REDIS_BREAKER_RESET_TIMEOUT_MS: '600000' });
+  stack = await startStack({ REDIS_BREAKER_RESET_TIMEOUT_MS: '600000', ADMIN_SESSION_TTL_S: String(SESSION_TTL_S) });
 });
 
 test.afterAll(async () => {
@@ -81,6 +84,45 @@ test('the right token signs in with an httpOnly SameSite=Strict signed cookie; s
   expect((await context.cookies()).filter((c) => c.name === 'uh_admin_session')).toEqual([]);
   await page.goto(`${stack.url}/admin`);
   await expect(page.getByTestId('circuit-state')).toHaveCount(0);
+});
+
+/** What /admin renders for a request carrying only this cookie (a copy, not the browser's). */
+async function withCopiedCookie(url: string, value: string): Promise<'console' | 'sign-in'> {
+  const html = await (await fetch(`${url}/admin`, { headers: { cookie: `uh_admin_session=${value}` } })).text();
+  if (html.includes('data-testid="circuit-state"')) return 'console';
+  expect(html).toContain('Sign in');
+  return 'sign-in';
+}
+
+test('sign-out revokes the session on every server: a copied cookie works, then is refused by both slots', async ({ page, context }) => {
+  const green = await stack.startAnotherApp({ DEPLOYMENT_SLOT: 'green' });
+  await signIn(page, stack.adminToken);
+  await expect(page.getByTestId('circuit-state')).toBeVisible();
+  const [cookie] = (await context.cookies()).filter((c) => c.name === 'uh_admin_session');
+  // ADMIN_SESSION_TTL_S sets the cookie's lifetime (and the session's signed expiry).
+  expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000 + SESSION_TTL_S - 120);
+  expect(cookie!.expires).toBeLessThanOrEqual(Date.now() / 1000 + SESSION_TTL_S + 5);
+
+  // Copied out of the browser, the cookie works on this slot and on the other one.
+  expect(await withCopiedCookie(stack.url, cookie!.value)).toBe('console');
+  expect(await withCopiedCookie(green.url, cookie!.value)).toBe('console');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+
+  expect(await withCopiedCookie(stack.url, cookie!.value)).toBe('sign-in');
+  expect(await withCopiedCookie(green.url, cookie!.value)).toBe('sign-in');
+  // Nor does the copy reach the reset action on the other slot.
+  const copied = await page.context().browser()!.newContext();
+  try {
+    await copied.addCookies([{ name: 'uh_admin_session', value: cookie!.value, url: `${green.url}/admin` }]);
+    const p = await copied.newPage();
+    await p.goto(`${green.url}/admin`);
+    await expect(p.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    await expect(p.getByTestId('circuit-state')).toHaveCount(0);
+  } finally {
+    await copied.close();
+  }
 });
 
 test('Reset circuit closes an open breaker and the reset is listed', async ({ page }) => {
@@ -182,4 +224,37 @@ test('behind a TLS proxy (X-Forwarded-Proto: https) the session cookie is Secure
   expect(setCookie).toMatch(/;\s*HttpOnly/i);
   expect(setCookie).toMatch(/;\s*SameSite=Strict/i);
   expect(setCookie).toMatch(/;\s*Path=\/admin/i);
+});
+
+test('fails closed while Postgres (the session store) is down: no session is accepted or started, and the page says why', async ({ page, browser }) => {
+  const other = await browser.newContext();
+  try {
+    const otherPage = await other.newPage();
+    await signIn(otherPage, stack.adminToken);
+    await signIn(page, stack.adminToken);
+    await expect(page.getByTestId('circuit-state')).toBeVisible();
+    await expect(otherPage.getByTestId('circuit-state')).toBeVisible();
+    await stack.pg.stop();
+    try {
+      // A valid session cannot be checked against the sign-out records: nothing is shown.
+      await otherPage.goto(`${stack.url}/admin`);
+      await expect(otherPage.getByTestId('session-store-down')).toBeVisible();
+      await expect(otherPage.getByTestId('circuit-state')).toHaveCount(0);
+      // Signing out still clears this browser's cookie, and says the sign-out was not recorded.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect(page.getByTestId('signout-unrecorded')).toBeVisible();
+      expect((await page.context().cookies()).filter((c) => c.name === 'uh_admin_session')).toEqual([]);
+      // No new session is handed out while it could not be ended.
+      await page.getByLabel('Admin token').fill(stack.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect(page.getByRole('alert').filter({ hasText: 'No session was started' })).toContainText('session store (Postgres) cannot be reached');
+      expect((await page.context().cookies()).filter((c) => c.name === 'uh_admin_session')).toEqual([]);
+    } finally {
+      await stack.pg.restart();
+    }
+    await otherPage.goto(`${stack.url}/admin`);
+    await expect(otherPage.getByTestId('circuit-state')).toBeVisible();
+  } finally {
+    await other.close();
+  }
 });

@@ -1,7 +1,7 @@
 // The one validated reader of process.env. Everything else imports getEnv().
 // Parsed lazily (first call) so `next build` never needs production secrets, and cached per process.
 import { z } from 'zod';
-import { singleton } from './singleton';
+import { resetSingleton, singleton } from './singleton';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -15,7 +15,13 @@ const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.url().optional());
 
-export const ADMIN_TOKEN_MIN_LENGTH = 32;
+const ADMIN_TOKEN_MIN_LENGTH = 32;
+/**
+ * RFC 6750's b64token (token68): what an `Authorization: Bearer` header can carry. The admin API
+ * parses the header with it (lib/admin/credentials.ts), so a token with any other character (a
+ * space, `!`, `$`, `:`, `@`, ...) could never be presented there: it is refused at start-up.
+ */
+export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** Checks HEALTH_UNUSED_CHECKS may name: the optional ones (database is critical). */
 export const OPTIONAL_CHECKS = ['redis', 'ai_service'] as const;
 
@@ -24,7 +30,6 @@ const schema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 
     NEXT_PUBLIC_SUPABASE_URL: optionalUrl,
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: optionalString,
     SUPABASE_SERVICE_ROLE_KEY: optionalString,
     SUPABASE_JWT_SECRET: optionalString,
 
@@ -35,6 +40,8 @@ const schema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
         .optional(),
     ),
+    // How the pg pool reaches Postgres (lib/db/client.ts): directly, or through a pooler in
+    // transaction or session mode; and how many connections this process may hold.
     ENABLE_DB_POOLER: bool,
     DB_POOLER_MODE: z.enum(['transaction', 'session']).default('transaction'),
     DB_POOL_SIZE: int(10, 1, 500),
@@ -71,7 +78,13 @@ const schema = z
     STATUS_CACHE_TTL_SECONDS: int(5, 1, 3600),
 
     // Admin API (lib/admin/): bearer token, and optionally Supabase access tokens (HS256) with an admin role.
-    ADMIN_API_TOKEN: optionalString,
+    ADMIN_API_TOKEN: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(TOKEN68, 'must use only the characters of an HTTP Bearer token (RFC 6750 token68: A-Z a-z 0-9 - . _ ~ + /, then = padding)')
+        .optional(),
+    ),
 
     // Status page and admin console (app/status, app/admin, lib/status, lib/admin/session.ts).
     // How often the open /status page asks for a fresh snapshot (it always reads the cached report).
@@ -131,6 +144,14 @@ const schema = z
     if (env.ENABLE_APM && !env.APM_PROVIDER) {
       ctx.addIssue({ code: 'custom', path: ['APM_PROVIDER'], message: 'is required when ENABLE_APM=true' });
     }
+    if (env.ENABLE_DB_POOLER) {
+      const mismatch = poolerPortMismatch(env.DATABASE_URL, env.DB_POOLER_MODE);
+      if (!env.DATABASE_URL) {
+        ctx.addIssue({ code: 'custom', path: ['ENABLE_DB_POOLER'], message: "is true but DATABASE_URL is empty: set it to the pooler's postgres:// URL, or set ENABLE_DB_POOLER=false" });
+      } else if (mismatch) {
+        ctx.addIssue({ code: 'custom', path: ['DB_POOLER_MODE'], message: mismatch });
+      }
+    }
     // opossum splits the rolling window into equal buckets.
     const window = env.REDIS_BREAKER_ROLLING_WINDOW_MS;
     const buckets = env.REDIS_BREAKER_ROLLING_BUCKETS;
@@ -156,7 +177,6 @@ const schema = z
     // Supabase is how the database is reached when DATABASE_URL is absent (lib/health/checks/database.ts).
     if (!env.DATABASE_URL) {
       require('NEXT_PUBLIC_SUPABASE_URL', !!env.NEXT_PUBLIC_SUPABASE_URL);
-      require('NEXT_PUBLIC_SUPABASE_ANON_KEY', !!env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
       require('SUPABASE_SERVICE_ROLE_KEY', !!env.SUPABASE_SERVICE_ROLE_KEY);
     }
     if (!unused.has('ai_service')) require('ANTHROPIC_API_KEY', !!env.ANTHROPIC_API_KEY);
@@ -172,6 +192,26 @@ const schema = z
   }, { when: () => true }); // run even when other fields failed, so one message names every bad variable
 
 export type Env = z.infer<typeof schema>;
+
+/**
+ * On Supabase's own hosts (the Supavisor pooler, *.pooler.supabase.com, and the project's db.*
+ * host with its dedicated pooler) the port decides the pool mode: 6543 is transaction mode, 5432
+ * session mode (or the direct connection). A mode that disagrees with the port would make the app
+ * behave for the wrong pooler. Other hosts (self-hosted PgBouncer/Supavisor) run on any port.
+ */
+function poolerPortMismatch(url: string | undefined, mode: 'transaction' | 'session'): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url ?? '');
+  } catch {
+    return null; // DATABASE_URL's own check reports a malformed URL
+  }
+  if (!/\.supabase\.(co|com)$/i.test(parsed.hostname)) return null;
+  const port = parsed.port || '5432';
+  const expected = mode === 'transaction' ? '6543' : '5432';
+  if (port === expected) return null;
+  return `is ${mode} but DATABASE_URL points at port ${port} of a Supabase host, which serves ${port === '6543' ? 'transaction' : 'session (or direct)'} connections; Supabase's ${mode} mode is on port ${expected}`;
+}
 
 export class EnvError extends Error {
   constructor(readonly variables: string[], details: string) {
@@ -206,8 +246,15 @@ function describe(issue: z.core.$ZodIssue): string {
   return 'is invalid';
 }
 
+const ENV_KEY = 'env';
+
 export function getEnv(): Env {
-  return singleton('env', () => parseEnv(process.env));
+  return singleton(ENV_KEY, () => parseEnv(process.env));
+}
+
+/** Forgets the parsed environment: the next getEnv() validates process.env again (tests change it). */
+export function resetEnv(): void {
+  resetSingleton(ENV_KEY);
 }
 
 /** Secret values, so logs and tests can prove none of them leaks. */

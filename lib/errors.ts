@@ -1,11 +1,14 @@
-// One place that maps typed errors to HTTP answers. Unknown errors become a generic 500 whose
-// body says nothing about the internals; the detail goes to the server log only.
-import { log } from './log';
-export class AppError extends Error {
+// The typed errors a request can end in, and the one mapping from an error to an HTTP answer's
+// status, body and headers. Unknown errors become a generic 500 whose body says nothing about the
+// internals (lib/http/with-route.ts logs the detail, tied to the request id). Building the
+// Response itself is lib/http's job (lib/http/answer.ts).
+class AppError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Headers the answer must carry (e.g. the authentication challenge of a 401). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = new.target.name;
@@ -14,7 +17,8 @@ export class AppError extends Error {
 
 export class UnauthorizedError extends AppError {
   constructor(message = 'Authentication required') {
-    super(401, 'unauthorized', message);
+    // RFC 6750: a 401 names the scheme the client should use.
+    super(401, 'unauthorized', message, { 'www-authenticate': 'Bearer' });
   }
 }
 
@@ -24,25 +28,17 @@ export class ForbiddenError extends AppError {
   }
 }
 
-export class NotFoundError extends AppError {
-  constructor(message = 'Not found') {
-    super(404, 'not_found', message);
-  }
+interface ErrorAnswer {
+  status: number;
+  body: { error: string; message: string };
+  headers: Readonly<Record<string, string>>;
+  /** True for an error nobody typed: a bug or an outage whose detail belongs in the log only. */
+  unexpected: boolean;
 }
 
-export class ServiceUnavailableError extends AppError {
-  constructor(message = 'Service unavailable') {
-    super(503, 'unavailable', message);
-  }
-}
-
-export function errorResponse(err: unknown, requestId?: string | null): Response {
-  const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (requestId) headers['x-request-id'] = requestId;
+export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof AppError) {
-    if (err.status === 401) headers['www-authenticate'] = 'Bearer';
-    return Response.json({ error: err.code, message: err.message }, { status: err.status, headers });
+    return { status: err.status, body: { error: err.code, message: err.message }, headers: err.headers, unexpected: false };
   }
-  log.error('unhandled error', { requestId: requestId ?? null, err });
-  return Response.json({ error: 'internal_error', message: 'Internal server error' }, { status: 500, headers });
+  return { status: 500, body: { error: 'internal_error', message: 'Internal server error' }, headers: {}, unexpected: true };
 }

@@ -10,11 +10,11 @@
 // transport worker by name, so the production build never references it).
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { getEnv, secretValues, type Env } from './env';
-import { singleton } from './singleton';
+import { resetSingleton, singleton } from './singleton';
 
 export const REDACTED = '[redacted]';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'authorization',
   'cookie',
   'password',
@@ -42,9 +42,9 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
-export interface AppLogger {
+interface AppLogger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -53,7 +53,7 @@ export interface AppLogger {
   child(bindings: LogFields): AppLogger;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: string;
   secrets: string[];
   base: LogFields;
@@ -108,8 +108,10 @@ function wrap(logger: Logger): AppLogger {
   };
 }
 
+const LOGGER_KEY = 'log';
+
 function appLogger(): AppLogger {
-  return singleton('log', () => {
+  return singleton(LOGGER_KEY, () => {
     let env: Env | undefined;
     try {
       env = getEnv();
@@ -133,3 +135,8 @@ export const log: AppLogger = {
   error: (msg, fields) => appLogger().error(msg, fields),
   child: (bindings) => appLogger().child(bindings),
 };
+
+/** Forgets the process logger: the next line creates it anew from the current environment. */
+export function resetLogger(): void {
+  resetSingleton(LOGGER_KEY);
+}

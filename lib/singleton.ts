@@ -12,8 +12,14 @@ export function singleton<T>(key: string, create: () => T): T {
   return value;
 }
 
-/** Drops a singleton so the next call creates it anew (tests, and breaker/client resets). */
-export function resetSingleton(key: string): void {
-  const store = globalThis as unknown as Record<symbol, unknown>;
-  delete store[Symbol.for(`unite-hub.${key}`)];
+/**
+ * Drops a singleton so the next call creates it anew, and returns what it held (to close it).
+ * Only the module that owns a key calls this, through its own exported reset function.
+ */
+export function resetSingleton<T>(key: string): T | undefined {
+  const store = globalThis as unknown as Record<symbol, T | undefined>;
+  const sym = Symbol.for(`unite-hub.${key}`);
+  const value = store[sym];
+  delete store[sym];
+  return value;
 }

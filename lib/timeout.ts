@@ -26,8 +26,3 @@ export async function withTimeout<T>(ms: number, work: (signal: AbortSignal) => 
     clearTimeout(timer);
   }
 }
-
-/** Monotonic milliseconds, immune to wall-clock jumps (NTP, manual changes). */
-export function monotonicMs(): number {
-  return performance.now();
-}

@@ -4,20 +4,25 @@
 import { redirect } from 'next/navigation';
 import { revalidatePath } from 'next/cache';
 import { currentSession, signInWithToken, signOutSession } from '@/lib/admin/console';
-import { resetCircuit, type CircuitState } from '@/lib/redis/breaker';
+import { resetCircuitAs } from '@/lib/admin/circuit';
+import type { CircuitState } from '@/lib/redis/breaker';
 
 export type SignInResult = { error: string } | null;
+
+const STORE_DOWN = 'The session store (Postgres) cannot be reached, so no session can be checked or ended.';
 
 export async function signIn(_prev: SignInResult, form: FormData): Promise<SignInResult> {
   const token = form.get('token');
   if (typeof token !== 'string' || token.trim() === '') return { error: 'Enter the admin token.' };
-  if (!(await signInWithToken(token.trim()))) return { error: 'That token is not valid. No session was started.' };
+  const outcome = await signInWithToken(token.trim());
+  if (outcome === 'invalid') return { error: 'That token is not valid. No session was started.' };
+  if (outcome === 'unavailable') return { error: `${STORE_DOWN} No session was started; try again once the database answers.` };
   redirect('/admin');
 }
 
 export async function signOut(): Promise<void> {
-  await signOutSession();
-  redirect('/admin');
+  const recorded = await signOutSession();
+  redirect(recorded ? '/admin' : '/admin?signout=unrecorded');
 }
 
 export type ResetResult =
@@ -27,9 +32,10 @@ export type ResetResult =
 
 export async function resetCircuitAction(_prev: ResetResult, _form: FormData): Promise<ResetResult> {
   const at = new Date().toISOString();
-  const session = await currentSession();
-  if (!session) return { ok: false, error: 'Your session has ended: sign in again to reset the circuit.', at };
-  const result = resetCircuit({ kind: 'session', id: session.id });
+  const check = await currentSession();
+  if (check.state === 'unavailable') return { ok: false, error: `${STORE_DOWN} Nothing was reset.`, at };
+  if (check.state !== 'valid') return { ok: false, error: 'Your session has ended: sign in again to reset the circuit.', at };
+  const result = resetCircuitAs({ kind: 'session', id: check.session.id });
   revalidatePath('/admin');
   return { ok: true, state: result.state, previousState: result.previousState, at };
 }

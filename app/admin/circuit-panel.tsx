@@ -2,7 +2,7 @@
 // stats, settings, and this process's recent resets. Server-rendered; only reached with a session.
 import type { CircuitSnapshot, CircuitState } from '@/lib/redis/breaker';
 import type { CircuitResetEntry } from '@/lib/admin/audit';
-import { formatClock } from '../status/format';
+import { formatClock } from '@/lib/format';
 import styles from './admin.module.css';
 
 const STATE_TEXT: Record<CircuitState, { word: string; glyph: string; meaning: string; tone: string }> = {

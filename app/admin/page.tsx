@@ -1,12 +1,13 @@
 // /admin – the admin console: sign-in with the admin token, then the Redis circuit breaker with a
-// reset. Nothing below the sign-in form is rendered (or computed) without a valid session.
+// reset. Nothing below the sign-in form is rendered (or computed) without a valid session, and
+// nothing at all while sessions cannot be checked (the session store is unreachable).
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { consoleEnabled, currentSession } from '@/lib/admin/console';
+import { consoleStatus, currentSession } from '@/lib/admin/console';
 import { recentCircuitResets } from '@/lib/admin/audit';
 import { getCircuitSnapshot } from '@/lib/redis/breaker';
 import { getEnv } from '@/lib/env';
-import { formatClock } from '../status/format';
+import { formatClock } from '@/lib/format';
 import { signOut } from './actions';
 import { CircuitPanel } from './circuit-panel';
 import { ResetCircuitForm } from './reset-form';
@@ -17,8 +18,11 @@ export const dynamic = 'force-dynamic';
 
 export const metadata: Metadata = { title: 'Admin', robots: { index: false, follow: false } };
 
-export default async function AdminPage() {
-  const session = consoleEnabled() ? await currentSession() : null;
+export default async function AdminPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const status = consoleStatus();
+  const check = status === 'enabled' ? await currentSession() : null;
+  const session = check?.state === 'valid' ? check.session : null;
+  const unrecordedSignOut = (await searchParams).signout === 'unrecorded';
   return (
     <main id="main">
       <header className={styles.header}>
@@ -33,12 +37,32 @@ export default async function AdminPage() {
           )}
         </nav>
       </header>
-      {!consoleEnabled() ? (
+      {status === 'no-token' ? (
         <p className={styles.panel} role="note">
           The admin console is disabled on this server: ADMIN_API_TOKEN is not set.
         </p>
+      ) : status === 'no-database' ? (
+        <p className={styles.panel} role="note">
+          The admin console is disabled on this server: DATABASE_URL is not set. Sign-outs are recorded in Postgres so that every server refuses a
+          signed-out session; without it a session could not be ended.
+        </p>
+      ) : check?.state === 'unavailable' ? (
+        <p className={styles.panel} role="alert" data-testid="session-store-down">
+          The console cannot check sessions right now: the session store (Postgres) does not answer. Nothing is shown or changed until it does.{' '}
+          <Link href="/admin" prefetch={false}>
+            Try again
+          </Link>
+        </p>
       ) : !session ? (
-        <SignInForm />
+        <>
+          {unrecordedSignOut && (
+            <p className={styles.panel} role="alert" data-testid="signout-unrecorded">
+              You are signed out in this browser, but the sign-out could not be recorded (the session store did not answer): a copy of the session
+              cookie would work again until it expires.
+            </p>
+          )}
+          <SignInForm />
+        </>
       ) : (
         <>
           <div className={styles.sessionBar}>

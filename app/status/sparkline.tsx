@@ -1,7 +1,7 @@
 // Latency sparkline as inline SVG (no chart library). The picture is decorative for screen
 // readers: the same information is given as text in the label (min / median / max, failures).
 import type { Sample } from '@/lib/status/history';
-import { formatLatency } from './format';
+import { formatLatency } from '@/lib/format';
 import styles from './status.module.css';
 
 const W = 240;

@@ -5,7 +5,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StatusSnapshot } from '@/lib/status/snapshot';
 import type { CheckName, CheckResult, HealthStatus } from '@/lib/health/types';
-import { COMPONENT_LABEL, COMPONENT_ROLE, STATUS_TEXT, formatAge, formatClock, formatLatency, formatUptime } from './format';
+import { formatAge, formatClock, formatLatency, formatUptime } from '@/lib/format';
+import { COMPONENT_LABEL, COMPONENT_ROLE, STATUS_TEXT } from './labels';
 import { Sparkline, axisStart, summarize } from './sparkline';
 import styles from './status.module.css';
 

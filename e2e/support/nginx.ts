@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT } from '../../tests/support/app.ts';
+import { localNginxConfOnPort } from '../../tests/support/nginx-local-conf.ts';
 import { findBinary, freePort, isAlive, stopPid, waitFor } from '../../tests/support/proc.ts';
 import { recordPid } from './pids.ts';
 
@@ -22,9 +23,7 @@ export async function startNginx(appPort: number): Promise<Nginx> {
   cpSync(join(ROOT, 'nginx'), join(dir, 'nginx'), { recursive: true });
   const conf = join(dir, 'nginx', 'local', 'nginx.conf');
   const port = await freePort();
-  const text = readFileSync(conf, 'utf8');
-  if (!text.includes('listen 127.0.0.1:8080;')) throw new Error('nginx/local/nginx.conf no longer listens on 127.0.0.1:8080; update e2e/support/nginx.ts');
-  writeFileSync(conf, text.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${port};`));
+  writeFileSync(conf, localNginxConfOnPort(readFileSync(conf, 'utf8'), port));
   mkdirSync(join(dir, 'nginx', 'local', 'upstream'), { recursive: true });
   writeFileSync(join(dir, 'nginx', 'local', 'upstream', 'active.conf'), `server 127.0.0.1:${appPort} max_fails=0;\n`);
   const prefix = join(dir, 'prefix');

@@ -4,10 +4,11 @@
 // stopped by PID; the PIDs are also written to a file so globalTeardown can stop anything a crashed
 // worker left behind.
 import { randomBytes } from 'node:crypto';
-import { startPostgres, type PgServer } from '../../tests/support/postgres.ts';
-import { startRedis, type RedisServer } from '../../tests/support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
+import type { PgServer } from '../../tests/support/postgres.ts';
+import type { RedisServer } from '../../tests/support/redis.ts';
+import type { AnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
 import { startApp, type AppServer } from '../../tests/support/app.ts';
+import { startServices } from '../../tests/support/services.ts';
 import { stackEnv } from '../../tests/support/stack-env.ts';
 
 import { recordPid } from './pids.ts';
@@ -21,29 +22,19 @@ export interface Stack {
   app: AppServer;
   /** Restarts redis-server on the same port (after redis.stop()) and records its new PID. */
   startRedis(): Promise<void>;
+  /** Another server process on the same services and settings (a second slot), stopped with the stack. */
+  startAnotherApp(env?: Record<string, string>): Promise<AppServer>;
   stop(): Promise<void>;
 }
 
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const started: { stop(): Promise<void> }[] = [];
+  const services = await startServices({ pg: true, redis: true, ai: true }, { onPid: recordPid });
+  const { pg, redis, ai } = services;
   try {
-    const pg = await startPostgres();
-    started.push(pg);
-    recordPid(pg.pid);
-    const redis = await startRedis();
-    started.push(redis);
-    recordPid(redis.pid);
-    const ai = await startAnthropicStandIn();
-    started.push(ai);
     const adminToken = `e2e-admin-${randomBytes(24).toString('hex')}`;
-    const app = await startApp(stackEnv({ pg, redis, ai }, {
-      ADMIN_API_TOKEN: adminToken,
-      APP_VERSION: 'e2e-1.2.3',
-      DEPLOYMENT_SLOT: 'blue',
-      STATUS_REFRESH_MS: '2000',
-      ...env,
-    }));
-    started.push(app);
+    const appEnv = (extra: Record<string, string>) =>
+      stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: adminToken, APP_VERSION: 'e2e-1.2.3', DEPLOYMENT_SLOT: 'blue', STATUS_REFRESH_MS: '2000', ...env, ...extra });
+    const app = services.adopt(await startApp(appEnv({})));
     recordPid(app.pid);
     return {
       url: app.url,
@@ -56,12 +47,15 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
         await redis.start();
         recordPid(redis.pid);
       },
-      async stop() {
-        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      async startAnotherApp(extra = {}) {
+        const other = services.adopt(await startApp(appEnv(extra)));
+        recordPid(other.pid);
+        return other;
       },
+      stop: () => services.stop(),
     };
   } catch (err) {
-    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    await services.stop();
     throw err;
   }
 }

@@ -3,13 +3,7 @@
 import { log } from '../log';
 import { singleton } from '../singleton';
 import type { CircuitState } from '../redis/breaker';
-
-export type AdminCallerKind = 'token' | 'jwt' | 'session';
-/** Structurally the same as AdminCaller in ./auth (kept here so the breaker does not import auth). */
-export interface AdminCallerRef {
-  kind: AdminCallerKind;
-  id?: string;
-}
+import type { AdminCallerKind } from './caller';
 
 export interface CircuitResetEntry {
   at: string;

@@ -2,11 +2,8 @@
 // 403 when it carries one that is wrong (or valid but without the admin role). Never 200 without
 // a verified credential. Credential kinds live in ./credentials (one place to add one).
 import { ForbiddenError, UnauthorizedError } from '../errors';
+import type { AdminCaller } from './caller';
 import { SOURCES } from './credentials';
-import type { AdminCallerRef } from './audit';
-
-export type AdminCaller = AdminCallerRef;
-export { safeEqual } from './safe-equal';
 
 export async function authenticateAdmin(request: Request): Promise<AdminCaller> {
   const present = SOURCES.filter((s) => s.present(request.headers));

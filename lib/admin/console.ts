@@ -1,7 +1,10 @@
 // The admin console's session handling on top of Next's request APIs (server components and server
-// actions only). The cookie holds a signed session (lib/admin/session.ts), never the token.
+// actions only). The cookie holds a signed session (lib/admin/session.ts), never the token; a
+// signed-out session is recorded in Postgres (lib/admin/session-store.ts) so that no slot accepts
+// a copy of its cookie afterwards.
 import { cookies, headers } from 'next/headers';
 import { getEnv } from '../env';
+import { log } from '../log';
 import {
   SESSION_COOKIE,
   clearedSessionCookie,
@@ -11,18 +14,24 @@ import {
   sessionCookie,
   sessionKey,
   verifySession,
-  type AdminSession,
 } from './session';
+import { assertSessionStore, checkSession, revokeSession, sessionStoreConfigured, type SessionCheck } from './session-store';
 
-/** False when ADMIN_API_TOKEN is not set: the console then accepts no sign-in at all. */
-export function consoleEnabled(): boolean {
-  return sessionKey() !== null;
+/**
+ * `no-token`: ADMIN_API_TOKEN is not set, the console accepts no sign-in at all. `no-database`:
+ * DATABASE_URL is not set, so a sign-out could not be recorded for the other slots: the console
+ * stays off rather than offer sessions it cannot end.
+ */
+export function consoleStatus(): 'enabled' | 'no-token' | 'no-database' {
+  if (sessionKey() === null) return 'no-token';
+  if (!sessionStoreConfigured()) return 'no-database';
+  return 'enabled';
 }
 
-/** The signed-in admin session of this request, or null. */
-export async function currentSession(): Promise<AdminSession | null> {
+/** The signed-in admin session of this request, none, or `unavailable` (store unreachable). */
+export async function currentSession(): Promise<SessionCheck> {
   const jar = await cookies();
-  return verifySession(sessionKey(), jar.get(SESSION_COOKIE)?.value);
+  return checkSession(sessionKey(), jar.get(SESSION_COOKIE)?.value);
 }
 
 async function secureCookie(): Promise<boolean> {
@@ -31,16 +40,42 @@ async function secureCookie(): Promise<boolean> {
   return cookieShouldBeSecure(getEnv().ADMIN_COOKIE_SECURE, h.get('x-forwarded-proto'), null);
 }
 
-/** Checks the token and, when it is the admin token, starts a session. Returns whether it did. */
-export async function signInWithToken(token: string): Promise<boolean> {
+/** Checks the token and, when it is the admin token and sessions can be ended, starts a session. */
+export async function signInWithToken(token: string): Promise<'signed-in' | 'invalid' | 'unavailable'> {
   const key = sessionKey();
-  if (!key || !isAdminToken(token)) return false;
+  if (!key || consoleStatus() !== 'enabled' || !isAdminToken(token)) return 'invalid';
+  try {
+    // A session that could not be signed out later is not handed out.
+    await assertSessionStore();
+  } catch {
+    log.warn('admin sign-in refused: session store unreachable', { event: 'admin.session.store_unavailable' });
+    return 'unavailable';
+  }
   const ttl = getEnv().ADMIN_SESSION_TTL_S;
-  const { value } = createSession(key, ttl);
+  const { value, session } = createSession(key, ttl);
   (await cookies()).set(sessionCookie(value, ttl, await secureCookie()));
-  return true;
+  log.info('admin console session started', { event: 'admin.session.start', sessionId: session.id, expiresAt: session.expiresAt.toISOString() });
+  return 'signed-in';
 }
 
-export async function signOutSession(): Promise<void> {
-  (await cookies()).set(clearedSessionCookie(await secureCookie()));
+/**
+ * Ends this browser's session everywhere: records the revocation, then clears the cookie. Returns
+ * false when the revocation could not be recorded (store unreachable): the cookie is cleared here
+ * anyway, but a copy of it would work again once the store is back, until it expires.
+ */
+export async function signOutSession(): Promise<boolean> {
+  const jar = await cookies();
+  const session = verifySession(sessionKey(), jar.get(SESSION_COOKIE)?.value);
+  let recorded = true;
+  if (session) {
+    try {
+      await revokeSession(session);
+      log.info('admin console session ended', { event: 'admin.session.revoke', sessionId: session.id });
+    } catch {
+      recorded = false;
+      log.warn('admin sign-out could not be recorded: session store unreachable', { event: 'admin.session.revoke_failed', sessionId: session.id, expiresAt: session.expiresAt.toISOString() });
+    }
+  }
+  jar.set(clearedSessionCookie(await secureCookie()));
+  return recorded;
 }

@@ -1,23 +1,24 @@
 // Where admin credentials come from. Each source says cheaply whether a request carries its kind
 // of credential (proxy.ts uses that to answer 401 before any route runs) and, separately, verifies
 // it. To add a credential kind (the admin UI's session cookie), append one source to SOURCES.
-import { getEnv } from '../env';
+import { TOKEN68, getEnv } from '../env';
 import { hasAdminRole, looksLikeJwt, verifyHs256 } from './jwt';
 import { safeEqual } from './safe-equal';
-import type { AdminCallerRef } from './audit';
+import type { AdminCaller } from './caller';
 
-export interface CredentialSource {
-  kind: AdminCallerRef['kind'];
+interface CredentialSource {
+  kind: AdminCaller['kind'];
   /** No secrets, no I/O: is a credential of this kind present and well-formed? */
   present(headers: Headers): boolean;
   /** The caller when the credential is valid for this source, else null (-> 403). */
-  verify(headers: Headers): Promise<AdminCallerRef | null>;
+  verify(headers: Headers): Promise<AdminCaller | null>;
 }
 
-// RFC 6750 b64token. "Bearer" with nothing, or another scheme, is no usable credential (401).
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+// RFC 6750 b64token (the same TOKEN68 that env validation holds ADMIN_API_TOKEN to). "Bearer"
+// with nothing, or another scheme, is no usable credential (401).
+const BEARER = new RegExp(`^Bearer +(${TOKEN68.source.slice(1, -1)}) *$`, 'i');
 
-export function bearerToken(headers: Headers): string | null {
+function bearerToken(headers: Headers): string | null {
   const m = BEARER.exec(headers.get('authorization') ?? '');
   return m ? m[1]! : null;
 }

@@ -4,7 +4,7 @@
 // check), never "verified" with the wrong key type.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type JwtClaims = Record<string, unknown>;
+type JwtClaims = Record<string, unknown>;
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const CLOCK_SKEW_S = 30;
@@ -54,11 +54,4 @@ export function hasAdminRole(claims: JwtClaims): boolean {
     if (Array.isArray(meta.roles) && meta.roles.includes('admin')) return true;
   }
   return claims.user_role === 'admin';
-}
-
-/** Test/CLI helper: signs claims as Supabase would with its HS256 secret. */
-export function signHs256(claims: JwtClaims, secret: string): string {
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }

@@ -9,7 +9,7 @@ import { safeEqual } from './safe-equal';
 
 export const SESSION_COOKIE = 'uh_admin_session';
 /** The cookie is only sent to the console's own pages and server actions. */
-export const SESSION_COOKIE_PATH = '/admin';
+const SESSION_COOKIE_PATH = '/admin';
 const VERSION = 'v1';
 
 export interface AdminSession {
@@ -70,7 +70,7 @@ export function cookieShouldBeSecure(setting: Env['ADMIN_COOKIE_SECURE'], forwar
   return proto === 'https';
 }
 
-export interface SessionCookie {
+interface SessionCookie {
   name: string;
   value: string;
   httpOnly: true;

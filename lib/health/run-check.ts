@@ -1,4 +1,5 @@
-import { withTimeout, monotonicMs } from '../timeout';
+import { monotonicMs } from '../clock';
+import { withTimeout } from '../timeout';
 import { sanitizeError } from './sanitize';
 import type { CheckResult, HealthCheck } from './types';
 

@@ -1,21 +1,38 @@
 // GET /api/health/system's logic: runs the checks concurrently, each under its own deadline,
-// aggregates, caches, and shapes the response.
+// aggregates, caches, and shapes the response. It knows nothing about tracing or metrics:
+// lib/observability/health.ts wraps every check run and report through instrumentHealth().
 import { slotIdentity, type SlotIdentity } from '../deploy-contract';
 import { getEnv } from '../env';
-import { observeCheck, observeReport } from '../observability/health';
 import { singleton } from '../singleton';
 import { aggregate } from './aggregate';
 import { aiCheck } from './checks/ai';
 import { databaseCheck } from './checks/database';
 import { redisCheck } from './checks/redis';
 import { runCheck, type RunOptions } from './run-check';
-import { SingleFlightCache } from './snapshot';
+import { SingleFlightCache } from './single-flight-cache';
 import { HTTP_STATUS, type CheckResult, type HealthCheck, type HealthReport } from './types';
 
 const CHECKS: HealthCheck[] = [databaseCheck, redisCheck, aiCheck];
 const CRITICAL = new Set(CHECKS.filter((c) => c.critical).map((c) => c.name));
 
 type Listener = (report: HealthReport) => void;
+
+/** Wraps each check that actually runs, and each report computed (spans, metrics). */
+interface HealthInstrumentation {
+  check(check: HealthCheck, run: () => Promise<CheckResult>): Promise<CheckResult>;
+  report(compute: () => Promise<HealthReport>): Promise<HealthReport>;
+}
+
+const UNINSTRUMENTED: HealthInstrumentation = { check: (_check, run) => run(), report: (compute) => compute() };
+
+function instrumentation() {
+  return singleton('health.instrumentation', () => ({ current: UNINSTRUMENTED }));
+}
+
+/** Installs the wrapper every later check run and report goes through (one per process). */
+export function instrumentHealth(wrapper: HealthInstrumentation): void {
+  instrumentation().current = wrapper;
+}
 
 function runOptions(): RunOptions {
   const env = getEnv();
@@ -26,15 +43,15 @@ function state() {
   return singleton('health.state', () => {
     const env = getEnv();
     const listeners = new Set<Listener>();
-    // Every check that actually runs is a span and a metric sample (lib/observability/health.ts).
-    const probe = (check: HealthCheck) => observeCheck(check, () => runCheck(check, runOptions()));
+    // Read at each run, so instrumentation installed after the first report still applies.
+    const probe = (check: HealthCheck) => instrumentation().current.check(check, () => runCheck(check, runOptions()));
     // The AI check has its own, longer cache: listing models every second would be wasteful.
     const ai = new SingleFlightCache<CheckResult>(() => env.AI_HEALTH_CACHE_MS, () => probe(aiCheck));
     const run = (check: HealthCheck) => (check === aiCheck ? ai.get() : probe(check));
     const report = new SingleFlightCache<HealthReport>(
       () => env.HEALTH_CACHE_TTL_MS,
       () =>
-        observeReport(async () => {
+        instrumentation().current.report(async () => {
           const timestamp = new Date().toISOString();
           const checks = await Promise.all(CHECKS.map(run));
           const result: HealthReport = { status: aggregate(checks, CRITICAL, new Set(env.HEALTH_UNUSED_CHECKS)), checks, timestamp };
@@ -63,11 +80,12 @@ export interface SystemHealthBody extends HealthReport, SlotIdentity {
   unused?: string[];
 }
 
-export async function getSystemHealth(): Promise<{ httpStatus: number; body: SystemHealthBody }> {
+/** GET /api/health/system: 200 healthy, 206 degraded, 503 unhealthy, and the guide's body. */
+export async function getSystemHealth(): Promise<{ status: number; body: SystemHealthBody }> {
   const env = getEnv();
   const report = await getHealthReport();
   return {
-    httpStatus: HTTP_STATUS[report.status],
+    status: HTTP_STATUS[report.status],
     body: {
       status: report.status,
       checks: report.checks,

@@ -26,7 +26,7 @@ export function isShuttingDown(): boolean {
   return state().shuttingDown;
 }
 
-export interface ShutdownOptions {
+interface ShutdownOptions {
   delayMs: number;
   timeoutMs: number;
   log?: (msg: string) => void;

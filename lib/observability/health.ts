@@ -1,11 +1,13 @@
 // Health checks, observed: each check that actually runs becomes its own span (health.check,
 // resource = check name, with status and latency tags) under the request that triggered it, and
 // feeds the check latency histogram and status gauge. Cached answers add nothing: they ran no probe.
+// Installed once per process by startObservability(); lib/health never imports this module.
+import { instrumentHealth } from '../health/service';
 import type { CheckResult, HealthCheck, HealthReport } from '../health/types';
 import { HEALTH_STATUSES, getMetrics, setStateSet } from './metrics';
 import { traced } from './tracing';
 
-export function observeCheck(check: HealthCheck, run: () => Promise<CheckResult>): Promise<CheckResult> {
+function observeCheck(check: HealthCheck, run: () => Promise<CheckResult>): Promise<CheckResult> {
   return traced('health.check', check.name, { 'health.check.name': check.name, 'health.check.critical': check.critical }, async (span) => {
     const result = await run();
     span?.addTags({
@@ -22,11 +24,16 @@ export function observeCheck(check: HealthCheck, run: () => Promise<CheckResult>
   });
 }
 
-export function observeReport(compute: () => Promise<HealthReport>): Promise<HealthReport> {
+function observeReport(compute: () => Promise<HealthReport>): Promise<HealthReport> {
   return traced('health.report', 'system', {}, async (span) => {
     const report = await compute();
     span?.setTag('health.status', report.status);
     setStateSet(getMetrics().healthStatus, {}, 'status', HEALTH_STATUSES, report.status);
     return report;
   });
+}
+
+/** Routes every health check run and report through the two observers above. */
+export function observeHealth(): void {
+  instrumentHealth({ check: observeCheck, report: observeReport });
 }

@@ -13,7 +13,7 @@ export const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
 
 type ScrapeHook = () => void | Promise<void>;
 
-export interface AppMetrics {
+interface AppMetrics {
   registry: Registry;
   healthCheckDuration: Histogram<'check' | 'status'>;
   healthCheckStatus: Gauge<'check' | 'status'>;

@@ -5,18 +5,14 @@ import type ddTrace from 'dd-trace';
 import { singleton } from '../singleton';
 
 export type Tracer = typeof ddTrace;
-export type Span = ddTrace.Span;
-export type SpanTags = Record<string, string | number | boolean | undefined>;
+type Span = ddTrace.Span;
+type SpanTags = Record<string, string | number | boolean | undefined>;
 
 const holder = () => singleton<{ tracer: Tracer | null }>('apm.tracer', () => ({ tracer: null }));
 
 /** Called once by lib/observability/apm.ts after dd-trace's init(). */
 export function registerTracer(tracer: Tracer): void {
   holder().tracer = tracer;
-}
-
-export function isTracing(): boolean {
-  return holder().tracer !== null;
 }
 
 /**

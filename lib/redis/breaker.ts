@@ -6,13 +6,12 @@ import CircuitBreaker from 'opossum';
 import type Redis from 'ioredis';
 import { getEnv } from '../env';
 import { log } from '../log';
-import { singleton } from '../singleton';
-import { recordCircuitReset, type AdminCallerRef } from '../admin/audit';
+import { resetSingleton, singleton } from '../singleton';
 import { getRedis, isRedisConfigured } from './client';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-export interface CircuitStats {
+interface CircuitStats {
   fires: number;
   successes: number;
   failures: number;
@@ -21,7 +20,7 @@ export interface CircuitStats {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
 }
 
-export interface CircuitSettings {
+interface CircuitSettings {
   timeoutMs: number;
   errorThresholdPercentage: number;
   resetTimeoutMs: number;
@@ -31,7 +30,7 @@ export interface CircuitSettings {
   consecutiveFailures: number;
 }
 
-export type CircuitTotals = Omit<CircuitStats, 'latencyMs'>;
+type CircuitTotals = Omit<CircuitStats, 'latencyMs'>;
 
 export interface CircuitSnapshot {
   state: CircuitState;
@@ -45,7 +44,7 @@ export interface CircuitSnapshot {
   settings: CircuitSettings;
 }
 
-export type CircuitEventType = 'open' | 'halfOpen' | 'close' | 'reject' | 'timeout' | 'failure' | 'success';
+type CircuitEventType = 'open' | 'halfOpen' | 'close' | 'reject' | 'timeout' | 'failure' | 'success';
 export interface CircuitEvent {
   type: CircuitEventType;
   at: string;
@@ -54,7 +53,7 @@ export interface CircuitEvent {
 type Listener = (e: CircuitEvent) => void;
 type RedisFn = (redis: Redis) => Promise<unknown>;
 
-export class RedisNotConfiguredError extends Error {
+class RedisNotConfiguredError extends Error {
   readonly code = 'ENOTCONFIGURED';
   constructor() {
     super('Redis is not configured');
@@ -184,8 +183,18 @@ function create() {
   return { breaker, listeners, times, totals, settings: s };
 }
 
+const BREAKER_KEY = 'redis.breaker';
+
 function state() {
-  return singleton('redis.breaker', create);
+  return singleton(BREAKER_KEY, create);
+}
+
+/**
+ * Shuts this process's breaker down (its timers stop) and forgets it with its counts and
+ * listeners: the next call builds a fresh one from the current environment.
+ */
+export function discardBreaker(): void {
+  resetSingleton<ReturnType<typeof create>>(BREAKER_KEY)?.breaker.shutdown();
 }
 
 function countsOf(b: CircuitBreaker) {
@@ -237,14 +246,12 @@ export function getCircuitSnapshot(): CircuitSnapshot {
   };
 }
 
-/** Closes this process's breaker (admin action), audits and logs it. */
-export function resetCircuit(caller: AdminCallerRef): { state: CircuitState; previousState: CircuitState; stats: CircuitStats } {
+/** Closes this process's breaker now, whatever its state; says what it was and is. */
+export function closeCircuit(): { state: CircuitState; previousState: CircuitState; stats: CircuitStats } {
   const { breaker } = state();
   const previousState = stateOf(breaker);
   breaker.close();
-  const now = stateOf(breaker);
-  recordCircuitReset({ at: new Date().toISOString(), caller: caller.kind, callerId: caller.id, previousState, state: now });
-  return { state: now, previousState, stats: statsOf(breaker) };
+  return { state: stateOf(breaker), previousState, stats: statsOf(breaker) };
 }
 
 export function onCircuitEvent(listener: Listener): () => void {

@@ -8,9 +8,9 @@
 // - retryStrategy reconnects forever with backoff capped at 2 s, so Redis coming back is noticed.
 import Redis, { type RedisOptions } from 'ioredis';
 import { getEnv } from '../env';
-import { singleton } from '../singleton';
+import { resetSingleton, singleton } from '../singleton';
 
-export function redisOptions(): RedisOptions {
+function redisOptions(): RedisOptions {
   const env = getEnv();
   return {
     password: env.REDIS_PASSWORD,
@@ -28,9 +28,11 @@ export function isRedisConfigured(): boolean {
   return !!(env.REDIS_URL || env.REDIS_HOST);
 }
 
+const CLIENT_KEY = 'redis.client';
+
 export function getRedis(): Redis | null {
   if (!isRedisConfigured()) return null;
-  return singleton('redis.client', () => {
+  return singleton(CLIENT_KEY, () => {
     const env = getEnv();
     const client = env.REDIS_URL
       ? new Redis(env.REDIS_URL, redisOptions())
@@ -39,4 +41,9 @@ export function getRedis(): Redis | null {
     client.on('error', () => undefined);
     return client;
   });
+}
+
+/** Disconnects this process's client and forgets it: the next getRedis() connects anew. */
+export function closeRedis(): void {
+  resetSingleton<Redis>(CLIENT_KEY)?.disconnect();
 }

@@ -32,3 +32,8 @@ export async function getStatusSnapshot(): Promise<StatusSnapshot> {
   const { body } = await getSystemHealth();
   return { health: body, history: h.snapshot(), historyWindowMs: WINDOW_MS, refreshMs: getEnv().STATUS_REFRESH_MS };
 }
+
+/** GET /api/status-page: always 200; the health status is in the body. */
+export async function answerStatusPage() {
+  return { body: await getStatusSnapshot() };
+}

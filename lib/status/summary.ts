@@ -7,7 +7,7 @@ import { getHealthReport } from '../health/service';
 import type { CheckResult, HealthStatus } from '../health/types';
 import { cacheGetOrSet } from '../redis/cache';
 
-export interface StatusSummary {
+interface StatusSummary {
   status: HealthStatus;
   checks: CheckResult[];
   /** When the checks ran (may be up to STATUS_CACHE_TTL_SECONDS + HEALTH_CACHE_TTL_MS old). */
@@ -17,7 +17,7 @@ export interface StatusSummary {
   slot: string | null;
 }
 
-export const STATUS_CACHE_KEY = 'status:summary:v1';
+const STATUS_CACHE_KEY = 'status:summary:v1';
 
 async function computeSummary(): Promise<StatusSummary> {
   const env = getEnv();
@@ -31,6 +31,11 @@ async function computeSummary(): Promise<StatusSummary> {
   };
 }
 
-export function getStatusSummary(): Promise<StatusSummary> {
+function getStatusSummary(): Promise<StatusSummary> {
   return cacheGetOrSet(STATUS_CACHE_KEY, getEnv().STATUS_CACHE_TTL_SECONDS, computeSummary);
+}
+
+/** GET /api/status: the summary, 200 whenever it could be computed, whatever Redis does. */
+export async function answerStatusSummary() {
+  return { body: await getStatusSummary() };
 }

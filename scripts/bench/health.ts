@@ -3,9 +3,7 @@
 // and the database round-trips the health endpoint caused (counted from Postgres' statement log).
 // Bounded: BENCH_SECONDS per route (default 10), BENCH_CONNECTIONS (default 20), loopback only.
 import autocannon from 'autocannon';
-import { startPostgres, removePostgresDir } from '../../tests/support/postgres.ts';
-import { startRedis } from '../../tests/support/redis.ts';
-import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
+import { startServices } from '../../tests/support/services.ts';
 import { startApp } from '../../tests/support/app.ts';
 import { stackEnv } from '../../tests/support/stack-env.ts';
 import { appendReport, table } from './report.ts';
@@ -20,10 +18,9 @@ function run(url: string): Promise<autocannon.Result> {
   });
 }
 
-const pg = await startPostgres();
-const redis = await startRedis();
-const ai = await startAnthropicStandIn();
-const app = await startApp(stackEnv({ pg, redis, ai }, { HEALTH_CACHE_TTL_MS: String(ttlMs) }));
+const services = await startServices({ pg: true, redis: true, ai: true });
+const { pg, redis, ai } = services;
+const app = services.adopt(await startApp(stackEnv({ pg, redis, ai }, { HEALTH_CACHE_TTL_MS: String(ttlMs) })));
 try {
   // Warm both routes (first compilation of route chunks, connection pools).
   await run(`${app.url}/api/health/live`).catch(() => undefined);
@@ -51,7 +48,5 @@ try {
   ].join('\n');
   appendReport('Health endpoint under load', 'npm run bench:health', body);
 } finally {
-  await app.stop();
-  await Promise.all([pg.stop(), redis.stop(), ai.stop()]);
-  removePostgresDir(pg);
+  await services.stop();
 }

@@ -4,9 +4,7 @@
 // /api/metrics costs. Real Postgres and Redis, Anthropic stand-in.
 // Bounded: BENCH_SECONDS per route and mode (default 5), BENCH_CONNECTIONS (default 10), loopback only.
 import autocannon from 'autocannon';
-import { startPostgres, removePostgresDir } from '../../tests/support/postgres.ts';
-import { startRedis } from '../../tests/support/redis.ts';
-import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
+import { startServices } from '../../tests/support/services.ts';
 import { startApp, type AppServer } from '../../tests/support/app.ts';
 import { stackEnv } from '../../tests/support/stack-env.ts';
 import { startDatadogAgentStandIn } from '../../tests/support/datadog-agent-standin.ts';
@@ -23,10 +21,9 @@ function run(url: string, headers: Record<string, string> = {}): Promise<autocan
   });
 }
 
-const pg = await startPostgres();
-const redis = await startRedis();
-const ai = await startAnthropicStandIn();
-const agent = await startDatadogAgentStandIn();
+const services = await startServices({ pg: true, redis: true, ai: true });
+const { pg, redis, ai } = services;
+const agent = services.adopt(await startDatadogAgentStandIn());
 const baseEnv = stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: TOKEN, HEALTH_CACHE_TTL_MS: '1000' });
 
 const rows: (string | number)[][] = [];
@@ -48,8 +45,7 @@ try {
   spans = agent.spans.length;
 } finally {
   await app?.stop();
-  await Promise.all([pg.stop(), redis.stop(), ai.stop(), agent.stop()]);
-  removePostgresDir(pg);
+  await services.stop();
 }
 
 const body = [

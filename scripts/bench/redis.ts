@@ -5,9 +5,7 @@
 // The plain client runs in this process (no HTTP), so its figures are a lower bound of what an
 // app built on it would show.
 import Redis from 'ioredis';
-import { startPostgres, removePostgresDir } from '../../tests/support/postgres.ts';
-import { startRedis } from '../../tests/support/redis.ts';
-import { startAnthropicStandIn } from '../../tests/support/anthropic-standin.ts';
+import { startServices } from '../../tests/support/services.ts';
 import { startApp } from '../../tests/support/app.ts';
 import { stackEnv } from '../../tests/support/stack-env.ts';
 import { waitFor } from '../../tests/support/proc.ts';
@@ -56,10 +54,9 @@ async function measure(call: () => Promise<boolean>, maxCount: number, maxMs: nu
   return phase;
 }
 
-const pg = await startPostgres();
-const redis = await startRedis();
-const ai = await startAnthropicStandIn();
-const app = await startApp(stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: TOKEN }));
+const services = await startServices({ pg: true, redis: true, ai: true });
+const { pg, redis, ai } = services;
+const app = services.adopt(await startApp(stackEnv({ pg, redis, ai }, { ADMIN_API_TOKEN: TOKEN })));
 // ioredis with nothing but where to connect: every other option at its default.
 const plain = new Redis({ host: '127.0.0.1', port: redis.port, password: redis.password });
 plain.on('error', () => undefined);
@@ -147,9 +144,7 @@ try {
   }
 } finally {
   plain.disconnect();
-  await app.stop();
-  await Promise.all([pg.stop(), redis.stop(), ai.stop()]);
-  removePostgresDir(pg);
+  await services.stop();
 }
 
 const verdict = healthyApp && openApp

@@ -10,9 +10,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { finalRuntime, parseDockerfile, stages, execForm, type Runtime } from '../../scripts/containers/dockerfile.ts';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { ROOT, SERVER_JS, baseEnv } from '../support/app.ts';
 import { freePort, spawnLogged, stopPid, waitFor, findBinary, type Spawned } from '../support/proc.ts';
 import { appEnv, getHealth } from './health-env.ts';
@@ -76,9 +74,7 @@ function runHealthcheck(env: NodeJS.ProcessEnv, cwd: string): Promise<number | n
 // address; the image's ENV must override it. This machine's first non-loopback IPv4 plays that part.
 const containerAddress = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
-let pg: PgServer;
-let redis: RedisServer;
-let ai: AnthropicStandIn;
+let services: Services<{ pg: true; redis: true; ai: true }> | undefined;
 let dir: string;
 let workdir: string;
 let server: Spawned | undefined;
@@ -87,7 +83,7 @@ let port: number;
 
 beforeAll(async () => {
   if (!existsSync(SERVER_JS)) throw new Error('no production build: npm run test:integration builds it first');
-  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  services = await startServices({ pg: true, redis: true, ai: true });
   dir = mkdtempSync(join(tmpdir(), 'unite-hub-image-'));
   chmodSync(dir, 0o755);
   workdir = join(dir, rt.workdir);
@@ -95,15 +91,14 @@ beforeAll(async () => {
   layOutImage(workdir);
   port = await freePort();
   // The container's environment: the image's ENV, then what env_file (.env.production) adds.
-  const fromEnvFile = appEnv({ pg, redis, ai }, {});
+  const fromEnvFile = appEnv(services, {});
   delete (fromEnvFile as Record<string, string | undefined>).APP_VERSION; // the image sets it (build arg)
   env = baseEnv({ ...fromEnvFile, HOSTNAME: containerAddress ?? '127.0.0.1', ...rt.env, PORT: String(port), HOME: workdir });
 });
 
 afterAll(async () => {
   if (server) await stopPid(server.pid, 40_000);
-  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,25 +1,23 @@
 // Without DATABASE_URL the database check goes through supabase-js to the REST API, served here by
 // a PostgREST stand-in (Supabase cannot be reached from this machine).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startPostgrestStandIn, type PostgrestStandIn } from '../support/postgrest-standin.ts';
+import type { PostgrestStandIn } from '../support/postgrest-standin.ts';
 import { startApp, type AppServer } from '../support/app.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { appEnv, check, getHealth, SERVICE_ROLE_KEY } from './health-env.ts';
 
-let redis: RedisServer;
-let ai: AnthropicStandIn;
+let services: Services<{ redis: true; ai: true; rest: { serviceKey: string } }>;
 let rest: PostgrestStandIn;
 let app: AppServer;
 
 beforeAll(async () => {
-  [redis, ai, rest] = await Promise.all([startRedis(), startAnthropicStandIn(), startPostgrestStandIn(SERVICE_ROLE_KEY)]);
-  app = await startApp(appEnv({ redis, ai }, { NEXT_PUBLIC_SUPABASE_URL: rest.url, HEALTH_CHECK_TIMEOUT_MS: '1000' }));
+  services = await startServices({ redis: true, ai: true, rest: { serviceKey: SERVICE_ROLE_KEY } });
+  rest = services.rest;
+  app = services.adopt(await startApp(appEnv(services, { NEXT_PUBLIC_SUPABASE_URL: rest.url, HEALTH_CHECK_TIMEOUT_MS: '1000' })));
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await Promise.all([redis?.stop(), ai?.stop(), rest?.stop()]);
+  await services?.stop();
 });
 
 describe('database check through Supabase REST', () => {

@@ -1,31 +1,29 @@
 // /api/health/system on the production build against real Postgres and Redis, and the local
 // Anthropic stand-in (the one SaaS that cannot be reached from here).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startApp, type AppServer } from '../support/app.ts';
+import type { PgServer } from '../support/postgres.ts';
+import type { RedisServer } from '../support/redis.ts';
+import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { startApp } from '../support/app.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { appEnv, check, getHealth } from './health-env.ts';
 
+let services: Services<{ pg: true; redis: true; ai: true }>;
 let pg: PgServer;
 let redis: RedisServer;
 let ai: AnthropicStandIn;
-const apps: AppServer[] = [];
 
 async function app(extra: Record<string, string> = {}, deps = { pg, redis, ai }) {
-  const a = await startApp(appEnv(deps, extra));
-  apps.push(a);
-  return a;
+  return services.adopt(await startApp(appEnv(deps, extra)));
 }
 
 beforeAll(async () => {
-  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  services = await startServices({ pg: true, redis: true, ai: true });
+  ({ pg, redis, ai } = services);
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
 });
 
 describe('GET /api/health/system', () => {
@@ -62,7 +60,7 @@ describe('GET /api/health/system', () => {
   });
 
   it('Redis stopped → 206 degraded, database still healthy', async () => {
-    const r = await startRedis();
+    const { redis: r } = services.adopt(await startServices({ redis: true }));
     const a = await app({}, { pg, redis: r, ai });
     expect((await getHealth(a.url)).status).toBe(200);
     await r.stop();
@@ -75,7 +73,8 @@ describe('GET /api/health/system', () => {
   });
 
   it('Redis hung (SIGSTOP) → 206 within the check timeout plus a margin', async () => {
-    const r = await startRedis();
+    const own = services.adopt(await startServices({ redis: true }));
+    const r = own.redis;
     const a = await app({ HEALTH_CHECK_TIMEOUT_MS: '1000' }, { pg, redis: r, ai });
     expect((await getHealth(a.url)).status).toBe(200);
     r.pause();
@@ -89,12 +88,12 @@ describe('GET /api/health/system', () => {
       expect(elapsed).toBeLessThan(1000 + 1500);
     } finally {
       r.resume();
-      await r.stop();
+      await own.stop();
     }
   });
 
   it('Postgres stopped → 503 unhealthy with a sanitized error', async () => {
-    const own = await startPostgres();
+    const { pg: own, stop } = await startServices({ pg: true });
     try {
       const a = await app({}, { pg: own, redis, ai });
       expect((await getHealth(a.url)).status).toBe(200);
@@ -108,13 +107,12 @@ describe('GET /api/health/system', () => {
       const ready = await fetch(`${a.url}/api/health/ready`);
       expect(ready.status).toBe(503);
     } finally {
-      await own.stop();
-      removePostgresDir(own);
+      await stop();
     }
   });
 
   it('Postgres hung (SIGSTOP) → 503 at the check timeout, not a hang', async () => {
-    const own = await startPostgres();
+    const { pg: own, stop } = await startServices({ pg: true });
     try {
       const a = await app({ HEALTH_CHECK_TIMEOUT_MS: '1000' }, { pg: own, redis, ai });
       expect((await getHealth(a.url)).status).toBe(200);
@@ -126,8 +124,7 @@ describe('GET /api/health/system', () => {
       expect(Date.now() - started).toBeLessThan(1000 + 1500);
     } finally {
       own.resume();
-      await own.stop();
-      removePostgresDir(own);
+      await stop();
     }
   });
 
@@ -135,7 +132,7 @@ describe('GET /api/health/system', () => {
     ['401', { kind: 'status', status: 401 } as const, 'authentication failed (HTTP 401)'],
     ['500', { kind: 'status', status: 500 } as const, 'upstream error (HTTP 500)'],
   ])('Anthropic %s → 206 degraded, sanitized', async (_label, mode, error) => {
-    const standIn = await startAnthropicStandIn();
+    const { ai: standIn, stop } = await startServices({ ai: true });
     try {
       const a = await app({}, { pg, redis, ai: standIn });
       standIn.setMode(mode);
@@ -144,12 +141,12 @@ describe('GET /api/health/system', () => {
       expect(check(body, 'ai_service')).toMatchObject({ status: 'degraded', error });
       expect(check(body, 'database').status).toBe('healthy');
     } finally {
-      await standIn.stop();
+      await stop();
     }
   });
 
   it('Anthropic slow (past the timeout) → 206 degraded with "timeout"', async () => {
-    const standIn = await startAnthropicStandIn();
+    const { ai: standIn, stop } = await startServices({ ai: true });
     try {
       const a = await app({ HEALTH_CHECK_TIMEOUT_MS: '500' }, { pg, redis, ai: standIn });
       standIn.setMode({ kind: 'slow', delayMs: 3000 });
@@ -157,12 +154,12 @@ describe('GET /api/health/system', () => {
       expect(status).toBe(206);
       expect(check(body, 'ai_service')).toMatchObject({ status: 'degraded', error: 'timeout' });
     } finally {
-      await standIn.stop();
+      await stop();
     }
   });
 
   it('a successful but slow check (over HEALTH_SLOW_MS) is degraded, not healthy', async () => {
-    const standIn = await startAnthropicStandIn();
+    const { ai: standIn, stop } = await startServices({ ai: true });
     try {
       const a = await app({ HEALTH_CHECK_TIMEOUT_MS: '3000', HEALTH_SLOW_MS: '200' }, { pg, redis, ai: standIn });
       standIn.setMode({ kind: 'slow', delayMs: 600 });
@@ -171,44 +168,47 @@ describe('GET /api/health/system', () => {
       expect(check(body, 'ai_service')).toMatchObject({ status: 'degraded', error: 'slow response' });
       expect(check(body, 'ai_service').latency).toBeGreaterThanOrEqual(600);
     } finally {
-      await standIn.stop();
+      await stop();
     }
   });
 
   it('reuses the AI result for AI_HEALTH_CACHE_MS so health traffic costs nothing at Anthropic', async () => {
-    const standIn = await startAnthropicStandIn();
+    const { ai: standIn, stop } = await startServices({ ai: true });
     try {
       const a = await app({ AI_HEALTH_CACHE_MS: '60000' }, { pg, redis, ai: standIn });
       for (let i = 0; i < 5; i++) expect((await getHealth(a.url)).status).toBe(200);
       expect(standIn.requests.length).toBe(1);
     } finally {
-      await standIn.stop();
+      await stop();
     }
   });
 
   it('no Anthropic key: production refuses to start; declared unused (HEALTH_UNUSED_CHECKS): 200, said in the body, other failures still count', async () => {
     const noKey = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' };
     // Not declared: production refuses to start without the key (exit 78, one line).
-    const refused = await startApp(appEnv({ pg, redis }, noKey), { waitLive: false });
-    apps.push(refused);
+    const refused = services.adopt(await startApp(appEnv({ pg, redis }, noKey), { waitLive: false }));
     expect(await refused.proc.exited).toBe(78);
     expect(refused.output()).toContain('ANTHROPIC_API_KEY is required in production');
 
-    const r = await startRedis();
-    const a = await app({ ...noKey, HEALTH_UNUSED_CHECKS: 'ai_service' }, { pg, redis: r, ai });
-    const ok = await getHealth(a.url);
-    expect(ok.status).toBe(200);
-    expect(ok.body.status).toBe('healthy');
-    expect(check(ok.body, 'ai_service')).toEqual({ name: 'ai_service', status: 'degraded', error: 'not configured' });
-    expect((ok.body as unknown as { unused?: string[] }).unused).toEqual(['ai_service']);
-    // Not a blanket pass: Redis going away still degrades the answer.
-    await r.stop();
-    const degraded = await getHealth(a.url);
-    expect(degraded.status).toBe(206);
-    expect(check(degraded.body, 'redis').status).toBe('degraded');
-    // Without the declaration the body has no `unused` key at all.
-    const plain = await app();
-    expect('unused' in (await getHealth(plain.url)).body).toBe(false);
+    const { redis: r, stop } = await startServices({ redis: true });
+    try {
+      const a = await app({ ...noKey, HEALTH_UNUSED_CHECKS: 'ai_service' }, { pg, redis: r, ai });
+      const ok = await getHealth(a.url);
+      expect(ok.status).toBe(200);
+      expect(ok.body.status).toBe('healthy');
+      expect(check(ok.body, 'ai_service')).toEqual({ name: 'ai_service', status: 'degraded', error: 'not configured' });
+      expect((ok.body as unknown as { unused?: string[] }).unused).toEqual(['ai_service']);
+      // Not a blanket pass: Redis going away still degrades the answer.
+      await r.stop();
+      const degraded = await getHealth(a.url);
+      expect(degraded.status).toBe(206);
+      expect(check(degraded.body, 'redis').status).toBe('degraded');
+      // Without the declaration the body has no `unused` key at all.
+      const plain = await app();
+      expect('unused' in (await getHealth(plain.url)).body).toBe(false);
+    } finally {
+      await stop();
+    }
   });
 
   it('N concurrent requests → one database round-trip per TTL', async () => {

@@ -1,32 +1,32 @@
 // Start-up refusal on bad configuration, secret hygiene of every health body, and graceful
 // shutdown (readiness flips first, in-flight requests finish, bounded, exit 143).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startApp, type AppServer } from '../support/app.ts';
+import type { PgServer } from '../support/postgres.ts';
+import type { RedisServer } from '../support/redis.ts';
+import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { startApp } from '../support/app.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { appEnv, getHealth } from './health-env.ts';
 
+let services: Services<{ pg: true; redis: true; ai: true }>;
 let pg: PgServer;
 let redis: RedisServer;
 let ai: AnthropicStandIn;
-const apps: AppServer[] = [];
 
 beforeAll(async () => {
-  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  services = await startServices({ pg: true, redis: true, ai: true });
+  ({ pg, redis, ai } = services);
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
 });
 
 describe('start-up configuration', () => {
   it('refuses to start in production when required variables are missing or malformed, naming each, printing no value', async () => {
     const env = appEnv({ pg, redis, ai }, { DATABASE_URL: 'mysql://user:hunter2-secret@db/x', ANTHROPIC_API_KEY: '', REDIS_PORT: 'not-a-port' });
     const a = await startApp(env, { waitLive: false });
-    apps.push(a);
+    services.adopt(a);
     const code = await Promise.race([a.proc.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
     expect(code).toBe(78);
     const out = a.output();
@@ -43,11 +43,10 @@ describe('start-up configuration', () => {
 
 describe('secret hygiene', () => {
   it('no secret value appears in any health body, in any state', async () => {
-    const r = await startRedis();
-    const own = await startPostgres();
+    const { redis: r, pg: own } = services.adopt(await startServices({ redis: true, pg: true }));
     const env = appEnv({ pg: own, redis: r, ai });
     const a = await startApp(env);
-    apps.push(a);
+    services.adopt(a);
     const secrets = [env.DATABASE_URL!, own.password, r.password, ai.apiKey, env.SUPABASE_SERVICE_ROLE_KEY, env.ADMIN_API_TOKEN];
     const bodies: string[] = [];
     const collect = async () => {
@@ -62,7 +61,6 @@ describe('secret hygiene', () => {
     await own.stop();
     await collect();
     ai.setMode({ kind: 'ok' });
-    removePostgresDir(own);
     expect(bodies.join('\n')).toContain('unhealthy');
     for (const body of bodies) {
       for (const s of secrets) expect(body).not.toContain(s);
@@ -74,10 +72,10 @@ describe('secret hygiene', () => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM: readiness answers 503 at once, in-flight requests finish, then exit 143', async () => {
-    const own = await startPostgres();
+    const { pg: own, stop } = await startServices({ pg: true });
     try {
       const a = await startApp(appEnv({ pg: own, redis, ai }, { HEALTH_CHECK_TIMEOUT_MS: '3000', SHUTDOWN_DELAY_MS: '1500' }));
-      apps.push(a);
+      services.adopt(a);
       expect((await fetch(`${a.url}/api/health/ready`)).status).toBe(200);
       // An in-flight request: the database hangs, so /api/health/system waits for its 3 s deadline.
       own.pause();
@@ -94,16 +92,15 @@ describe('graceful shutdown', () => {
       expect(await a.proc.exited).toBe(143);
     } finally {
       own.resume();
-      await own.stop();
-      removePostgresDir(own);
+      await stop();
     }
   });
 
   it('SIGTERM: the drain is bounded by SHUTDOWN_TIMEOUT_MS', async () => {
-    const own = await startPostgres();
+    const { pg: own, stop } = await startServices({ pg: true });
     try {
       const a = await startApp(appEnv({ pg: own, redis, ai }, { HEALTH_CHECK_TIMEOUT_MS: '30000', SHUTDOWN_TIMEOUT_MS: '1000' }));
-      apps.push(a);
+      services.adopt(a);
       own.pause();
       const inflight = fetch(`${a.url}/api/health/system`).then((r) => r.status, () => 'connection closed');
       await new Promise((r) => setTimeout(r, 300));
@@ -115,8 +112,7 @@ describe('graceful shutdown', () => {
       expect(await inflight).toBe('connection closed');
     } finally {
       own.resume();
-      await own.stop();
-      removePostgresDir(own);
+      await stop();
     }
   });
 });

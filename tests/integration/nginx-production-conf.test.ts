@@ -45,7 +45,6 @@ beforeAll(async () => {
     DEPLOYMENT_SLOT: 'blue',
     APP_VERSION: 'v-prod-conf',
     NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: 'anon',
     SUPABASE_SERVICE_ROLE_KEY: 'service',
     ADMIN_API_TOKEN: 'nginx-conf-test-admin-token-0123456789ab',
     ANTHROPIC_API_KEY: 'sk-ant-none',

@@ -3,41 +3,32 @@
 // (tests/support/datadog-agent-standin.ts): the Datadog agent is the one part of this path we
 // cannot run here. Postgres and Redis are real; the Anthropic API is its stand-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startApp, type AppServer } from '../support/app.ts';
+import type { PgServer } from '../support/postgres.ts';
+import type { RedisServer } from '../support/redis.ts';
+import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { jsonLines, startApp, type AppServer } from '../support/app.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { freePort, sleep, waitFor } from '../support/proc.ts';
 import { startDatadogAgentStandIn, type AgentSpan, type DatadogAgentStandIn } from '../support/datadog-agent-standin.ts';
 import { appEnv, getHealth } from './health-env.ts';
 
+let services: Services<{ pg: true; redis: true; ai: true }>;
 let pg: PgServer;
 let redis: RedisServer;
 let ai: AnthropicStandIn;
-const agents: DatadogAgentStandIn[] = [];
-const apps: AppServer[] = [];
 
 const SERVICE = 'unite-hub-apm-test';
 const VERSION = '7.7.7-apm';
 const DD_ENV = 'ci-apm';
 
 beforeAll(async () => {
-  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  services = await startServices({ pg: true, redis: true, ai: true });
+  ({ pg, redis, ai } = services);
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await Promise.all(agents.map((a) => a.stop()));
-  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
 });
-
-function jsonLines(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
   let agent: DatadogAgentStandIn;
@@ -45,11 +36,11 @@ describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
 
   beforeAll(async () => {
     agent = await startDatadogAgentStandIn();
-    agents.push(agent);
+    services.adopt(agent);
     app = await startApp(
       appEnv({ pg, redis, ai }, { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: SERVICE, DD_ENV, APP_VERSION: VERSION }),
     );
-    apps.push(app);
+    services.adopt(app);
   });
 
   it('sends the request span and one span per health check, with service, env and version', async () => {
@@ -139,14 +130,14 @@ describe('APM on (ENABLE_APM=true, APM_PROVIDER=datadog)', () => {
 describe('APM on, trace protocol 0.5', () => {
   it('the stand-in also decodes v0.5 payloads (string table) when dd-trace is set to send them', async () => {
     const agent = await startDatadogAgentStandIn();
-    agents.push(agent);
+    services.adopt(agent);
     const app = await startApp(
       appEnv(
         { pg, redis, ai },
         { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: agent.url, DD_TRACE_AGENT_PROTOCOL_VERSION: '0.5', DD_SERVICE: SERVICE, APP_VERSION: VERSION },
       ),
     );
-    apps.push(app);
+    services.adopt(app);
     expect((await getHealth(app.url)).status).toBe(200);
     const checks = await waitFor('v0.5 health.check spans', async () => {
       const found = agent.spans.filter((s) => s.name === 'health.check');
@@ -166,7 +157,7 @@ describe('APM on, agent unreachable', () => {
     const app = await startApp(
       appEnv({ pg, redis, ai }, { ENABLE_APM: 'true', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: `http://127.0.0.1:${closedPort}`, DD_SERVICE: SERVICE }),
     );
-    apps.push(app);
+    services.adopt(app);
     for (let i = 0; i < 3; i++) expect((await getHealth(app.url)).status).toBe(200);
     // Past dd-trace's 2 s flush: the failed export did not take the process down.
     await sleep(3_000);
@@ -179,7 +170,7 @@ describe('APM on, agent unreachable', () => {
 describe('APM off', () => {
   it('never connects to the agent (zero TCP connections) and never loads dd-trace', async () => {
     const agent = await startDatadogAgentStandIn();
-    agents.push(agent);
+    services.adopt(agent);
     // Every way dd-trace could find this agent is pointed at it; only ENABLE_APM is off.
     const app = await startApp(
       appEnv(
@@ -187,7 +178,7 @@ describe('APM off', () => {
         { ENABLE_APM: 'false', APM_PROVIDER: 'datadog', DD_TRACE_AGENT_URL: agent.url, DD_AGENT_HOST: '127.0.0.1', DD_TRACE_AGENT_PORT: String(agent.port), DD_SERVICE: SERVICE },
       ),
     );
-    apps.push(app);
+    services.adopt(app);
     for (let i = 0; i < 3; i++) {
       expect((await getHealth(app.url)).status).toBe(200);
       expect((await fetch(`${app.url}/api/health/live`)).status).toBe(200);

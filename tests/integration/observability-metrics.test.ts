@@ -2,13 +2,15 @@
 // who may scrape it, what it exposes, and the Redis breaker's state gauge, events counter and log
 // lines as Redis goes away and an admin resets the breaker.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, removePostgresDir, type PgServer } from '../support/postgres.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
-import { startApp, type AppServer } from '../support/app.ts';
+import type { PgServer } from '../support/postgres.ts';
+import type { RedisServer } from '../support/redis.ts';
+import type { AnthropicStandIn } from '../support/anthropic-standin.ts';
+import { jsonLines, startApp, type AppServer } from '../support/app.ts';
 import { waitFor } from '../support/proc.ts';
+import { startServices, type Services } from '../support/services.ts';
 import { appEnv, getHealth } from './health-env.ts';
 
+let services: Services<{ pg: true; redis: true; ai: true }>;
 let pg: PgServer;
 let redis: RedisServer;
 let ai: AnthropicStandIn;
@@ -16,14 +18,13 @@ let app: AppServer;
 const TOKEN = appEnv({}).ADMIN_API_TOKEN;
 
 beforeAll(async () => {
-  [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
-  app = await startApp(appEnv({ pg, redis, ai }));
+  services = await startServices({ pg: true, redis: true, ai: true });
+  ({ pg, redis, ai } = services);
+  app = services.adopt(await startApp(appEnv({ pg, redis, ai })));
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await Promise.all([pg?.stop(), redis?.stop(), ai?.stop()]);
-  if (pg) removePostgresDir(pg);
+  await services?.stop();
 });
 
 const scrape = (headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) => fetch(`${app.url}/api/metrics`, { headers });
@@ -32,13 +33,6 @@ const scrape = (headers: Record<string, string> = { authorization: `Bearer ${TOK
 function series(text: string, nameAndLabels: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${nameAndLabels} `));
   return line === undefined ? undefined : Number(line.slice(nameAndLabels.length + 1));
-}
-
-function jsonLines(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('GET /api/metrics access', () => {

@@ -1,30 +1,35 @@
 // The breaker and cache in-process, against a real redis-server: opening after the configured
 // failures, failing fast while open, hung Redis bounded by the call timeout, recovery by itself
-// through a single half-open trial, and a single slow PING not tripping it.
+// through a single half-open trial, a single slow PING not tripping it, and what each Redis and
+// breaker setting changes.
+import { createConnection, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { sleep, waitFor } from '../support/proc.ts';
-import { resetSingleton } from '@/lib/singleton';
-import { getRedis } from '@/lib/redis/client';
-import { getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, resetCircuit, type CircuitEvent } from '@/lib/redis/breaker';
+import type { RedisServer } from '../support/redis.ts';
+import { startServices, type Services } from '../support/services.ts';
+import { testEnv } from '../support/env-fixtures.ts';
+import { sleep, spawnLogged, stopPid, waitFor } from '../support/proc.ts';
+import { closeRedis, getRedis } from '@/lib/redis/client';
+import { discardBreaker, getCircuitSnapshot, getCircuitState, onCircuitEvent, redisCall, type CircuitEvent } from '@/lib/redis/breaker';
+import { resetCircuitAs } from '@/lib/admin/circuit';
 import { cacheDel, cacheGet, cacheGetOrSet, cacheSet } from '@/lib/redis/cache';
 import { redisCheck } from '@/lib/health/checks/redis';
 import { runCheck } from '@/lib/health/run-check';
 import { recentCircuitResets } from '@/lib/admin/audit';
+import { answerStatusSummary } from '@/lib/status/summary';
+import { answerStatusPage } from '@/lib/status/snapshot';
 
 const TIMEOUT_MS = 300;
 const VOLUME = 4;
 const RESET_MS = 1500;
+let services: Services<{ redis: true }>;
 let redis: RedisServer;
-const saved = { ...process.env };
+const env = testEnv();
 
 // Fresh env, client and breaker for each scenario (they are per-process singletons).
 async function configure(extra: Record<string, string> = {}) {
-  getRedis()?.disconnect();
-  for (const key of ['env', 'redis.client', 'redis.breaker', 'redis.cache.inflight']) resetSingleton(key);
-  process.env = {
-    ...saved,
-    NODE_ENV: 'test',
+  closeRedis();
+  discardBreaker();
+  env.set({
     REDIS_HOST: '127.0.0.1',
     REDIS_PORT: String(redis.port),
     REDIS_PASSWORD: redis.password,
@@ -36,14 +41,15 @@ async function configure(extra: Record<string, string> = {}) {
     // Off unless a test is about it, so the percentage rule is tested on its own.
     REDIS_BREAKER_CONSECUTIVE_FAILURES: '0',
     ...extra,
-  };
+  });
   // Connected and closed before the scenario starts.
   await redisCall((r) => r.ping());
   expect(getCircuitState()).toBe('closed');
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
+  services = await startServices({ redis: true });
+  redis = services.redis;
 });
 
 afterEach(async () => {
@@ -52,9 +58,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  getRedis()?.disconnect();
-  process.env = saved;
-  await redis?.stop();
+  closeRedis();
+  discardBreaker();
+  env.restore();
+  await services?.stop();
 });
 
 describe('cache on a healthy Redis', () => {
@@ -274,11 +281,98 @@ describe('reset', () => {
     expect(getCircuitState()).toBe('open');
     const failures = getCircuitSnapshot().stats.failures;
     expect(failures).toBeGreaterThan(0);
-    const out = resetCircuit({ kind: 'token' });
+    const out = resetCircuitAs({ kind: 'token' });
     expect(out.previousState).toBe('open');
     expect(out.state).toBe('closed');
     expect(out.stats.failures).toBe(failures);
     expect(getCircuitSnapshot()).toMatchObject({ state: 'closed', openedAt: null, nextAttemptAt: null });
     expect(recentCircuitResets(1)[0]).toMatchObject({ caller: 'token', previousState: 'open', state: 'closed' });
+  });
+});
+
+describe('settings', () => {
+  it('REDIS_URL: the client connects where the URL says, with its password', async () => {
+    await configure({ REDIS_HOST: '', REDIS_PASSWORD: '', REDIS_URL: `redis://:${redis.password}@127.0.0.1:${redis.port}` });
+    expect(await cacheSet('t:url', 'via-url', 30)).toBe(true);
+    expect(await cacheGet('t:url')).toBe('via-url');
+    closeRedis();
+    discardBreaker();
+    env.set({ REDIS_URL: `redis://:wrong-${redis.password}@127.0.0.1:${redis.port}`, REDIS_BREAKER_OPEN_ON_DISCONNECT: 'false' });
+    const err = (await redisCall((r) => r.get('uh:cache:t:url')).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/WRONGPASS|NOAUTH|max retries/i);
+  });
+
+  it('REDIS_COMMAND_TIMEOUT_MS: a hung Redis fails the command itself, before a longer breaker timeout', async () => {
+    await configure({ REDIS_COMMAND_TIMEOUT_MS: '200', REDIS_BREAKER_TIMEOUT_MS: '10000' });
+    redis.pause();
+    const err = (await redisCall((r) => r.get('uh:cache:t:cmd')).catch((e: unknown) => e)) as Error;
+    redis.resume();
+    expect(err.message).toBe('Command timed out'); // ioredis' own, not the breaker's "Timed out after 10000ms"
+  });
+
+  it('REDIS_CONNECT_TIMEOUT_MS: a connect nobody answers gives up, so queued commands fail as connection failures', async () => {
+    // A listener whose process never accepts: once its backlog is full the kernel drops new SYNs,
+    // so a connect hangs as it would to a blackholed host, all on loopback.
+    const listener = spawnLogged(process.execPath, ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log('port='+s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0)})"]);
+    const fillers: Socket[] = [];
+    try {
+      const port = Number(await waitFor('the listener', async () => /port=(\d+)/.exec(listener.output())?.[1], 10_000, 20));
+      for (let i = 0; i < 4; i++) fillers.push(createConnection({ host: '127.0.0.1', port }).on('error', () => undefined));
+      await sleep(200);
+      closeRedis();
+      discardBreaker();
+      env.set({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_CONNECT_TIMEOUT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '5000', REDIS_BREAKER_TIMEOUT_MS: '30000', REDIS_BREAKER_OPEN_ON_DISCONNECT: 'false' });
+      const connectErrors: string[] = [];
+      getRedis()!.on('error', (e: NodeJS.ErrnoException) => connectErrors.push(e.code ?? e.message));
+      const err = (await redisCall((r) => r.ping()).catch((e: unknown) => e)) as Error;
+      // The connect attempts timed out (at 300 ms each) before the command's own 5 s ran out; with
+      // ioredis' default connect timeout (10 s) this would be "Command timed out" instead.
+      expect(connectErrors).toContain('ETIMEDOUT');
+      expect(err.message).toMatch(/max retries per request/i);
+    } finally {
+      for (const f of fillers) f.destroy();
+      closeRedis();
+      await stopPid(listener.pid, 2000);
+    }
+  });
+
+  it('REDIS_BREAKER_ERROR_THRESHOLD_PERCENTAGE: at 75 % it opens on the 13th failure after 4 successes, not the 5th', async () => {
+    await configure({ REDIS_BREAKER_ERROR_THRESHOLD_PERCENTAGE: '75' });
+    for (let i = 0; i < 3; i++) await cacheSet('t:pct', i, 30);
+    await redis.stop();
+    const opens: number[] = [];
+    for (let i = 1; i <= 20 && getCircuitState() === 'closed'; i++) {
+      await cacheGet('t:pct');
+      if (getCircuitState() === 'open') opens.push(i);
+    }
+    expect(opens).toEqual([13]); // 13 / 17 > 75 %, 12 / 16 is not
+  });
+
+  it('REDIS_BREAKER_ROLLING_WINDOW_MS / _BUCKETS: counts leave the window one bucket at a time', async () => {
+    await configure({ REDIS_BREAKER_ROLLING_WINDOW_MS: '2000', REDIS_BREAKER_ROLLING_BUCKETS: '2' });
+    await cacheGet('t:win'); // configure()'s PING and this read: first bucket
+    await sleep(1200); // at least one bucket rotation later (1 s buckets)
+    await cacheGet('t:win'); // a later bucket
+    expect(getCircuitSnapshot().stats.fires).toBe(3);
+    await waitFor('the first bucket to leave the window', async () => getCircuitSnapshot().stats.fires === 1, 10_000, 20);
+    await waitFor('the window to empty', async () => getCircuitSnapshot().stats.fires === 0, 10_000, 20);
+    expect(getCircuitSnapshot().totals.fires).toBe(3); // totals are since start, not windowed
+    expect(getCircuitSnapshot().settings.rollingCountTimeoutMs).toBe(2000);
+  });
+
+  it('STATUS_CACHE_TTL_SECONDS: the shared status summary is stored in Redis for that long', async () => {
+    await configure({ STATUS_CACHE_TTL_SECONDS: '7' });
+    await answerStatusSummary();
+    const ttl = await waitFor('the summary in Redis', async () => {
+      const ms = await redisCall((r) => r.pttl('uh:cache:status:summary:v1'));
+      return ms > 0 ? ms : null;
+    }, 5000, 20);
+    expect(ttl).toBeGreaterThan(5000);
+    expect(ttl).toBeLessThanOrEqual(7000);
+  });
+
+  it('STATUS_REFRESH_MS: what every open /status page is told to wait between refreshes', async () => {
+    await configure({ STATUS_REFRESH_MS: '1500' });
+    expect((await answerStatusPage()).body.refreshMs).toBe(1500);
   });
 });

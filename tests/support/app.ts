@@ -43,3 +43,11 @@ export async function startApp(env: Record<string, string | undefined>, opts: { 
   }
   return { url, port, pid: proc.pid, proc, output: proc.output, stop: () => stopPid(proc.pid, 10_000) };
 }
+
+/** The JSON log lines in an app's output (Next's own plain-text lines are skipped). */
+export function jsonLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

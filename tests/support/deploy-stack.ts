@@ -8,11 +8,13 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { startAnthropicStandIn, type AnthropicStandIn } from './anthropic-standin.ts';
+import type { AnthropicStandIn } from './anthropic-standin.ts';
 import { ROOT, SERVER_JS } from './app.ts';
-import { startPostgres, removePostgresDir, type PgServer } from './postgres.ts';
+import { localNginxConfOnPort } from './nginx-local-conf.ts';
+import type { PgServer } from './postgres.ts';
 import { freePort, isAlive, stopPid } from './proc.ts';
-import { startRedis, type RedisServer } from './redis.ts';
+import type { RedisServer } from './redis.ts';
+import { startServices } from './services.ts';
 import { childPids } from '../../scripts/deploy/procfs.ts';
 import { writeStreamRelease } from './stream-release.ts';
 
@@ -63,16 +65,15 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   // nginx's workers run as another user (nobody, under a root master): they must be able to reach
   // the switch links and the slots' sockets below this directory, as on a real host.
   chmodSync(dir, 0o755);
-  const [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
+  const services = await startServices({ pg: true, redis: true, ai: true });
+  const { pg, redis, ai } = services;
 
   const nginxDir = join(dir, 'nginx');
   cpSync(join(ROOT, 'nginx'), nginxDir, { recursive: true });
   rmSync(join(nginxDir, 'local', 'upstream'), { recursive: true, force: true });
   const nginxPort = await freePort();
   const nginxConf = join(nginxDir, 'local', 'nginx.conf');
-  const conf = readFileSync(nginxConf, 'utf8');
-  if (!conf.includes('listen 127.0.0.1:8080;')) throw new Error('nginx/local/nginx.conf no longer listens on 127.0.0.1:8080; update the test harness');
-  writeFileSync(nginxConf, conf.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${nginxPort};`));
+  writeFileSync(nginxConf, localNginxConfOnPort(readFileSync(nginxConf, 'utf8'), nginxPort));
 
   const releases = join(dir, 'releases');
   mkdirSync(releases);
@@ -165,8 +166,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
       }
       const master = stack.nginxMasterPid();
       if (master) await stopPid(master, 10_000);
-      await Promise.allSettled([pg.stop(), redis.stop(), ai.stop()]);
-      removePostgresDir(pg);
+      await services.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -21,6 +21,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
+import { localNginxConfOnPort } from './nginx-local-conf.ts';
 
 interface Container {
   id: string;
@@ -358,7 +359,7 @@ function renderNginx(cfg: { services: Record<string, Record<string, unknown>> },
   for (const d of ['logs', 'temp', 'conf/upstream']) mkdirSync(join(prefix(), d), { recursive: true });
   cpSync(join(src, 'snippets'), join(conf, 'snippets'), { recursive: true });
   const local = readFileSync(join(src, 'local', 'nginx.conf'), 'utf8');
-  writeFileSync(confFile(), local.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${process.env.DOCKER_STANDIN_NGINX_PORT};`).replaceAll('../snippets/', 'snippets/'));
+  writeFileSync(confFile(), localNginxConfOnPort(local, Number(process.env.DOCKER_STANDIN_NGINX_PORT)).replaceAll('../snippets/', 'snippets/'));
   const published = (svc: string) => ((cfg.services[svc]?.ports ?? []) as string[]).map((p) => /^127\.0\.0\.1:(\d+):3000$/.exec(p)?.[1]).find(Boolean);
   const upstream = readFileSync(join(src, 'upstream', 'active.conf'), 'utf8').replace(/(unite-hub-(?:blue|green)):3000/g, (_, svc: string) => `127.0.0.1:${published(svc) ?? '1'}`);
   writeFileSync(join(conf, 'upstream', 'active.conf'), upstream);

@@ -38,18 +38,11 @@ function asPostgres(): { uid?: number; gid?: number } {
 }
 
 export async function startPostgres(): Promise<PgServer> {
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'uh-pg-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   const password = `pg-${Math.random().toString(36).slice(2)}-secret`;
-  writeFileSync(join(dir, 'pw'), password);
-  if (isRoot) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
-  execFileSync(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--pwfile', join(dir, 'pw'), '--auth=scram-sha-256', '-E', 'UTF8', '--no-instructions'], {
-    stdio: 'pipe',
-    cwd: dir,
-    ...asPostgres(),
-  });
-  const port = await freePort();
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   let proc: Spawned | undefined;
 
@@ -60,20 +53,39 @@ export async function startPostgres(): Promise<PgServer> {
       '-c', `log_directory=${dir}`, '-c', 'log_filename=postgres.log', '-c', 'fsync=off',
       '-c', 'max_connections=200',
     ], { cwd: dir, ...asPostgres() });
-    await waitFor('postgres to accept connections', async () => {
-      if (proc!.child.exitCode !== null) throw new Error(`postgres exited: ${proc!.output()}`);
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, application_name: 'uh-test-harness' });
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-        return true;
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    }, 30_000, 100);
+    try {
+      await waitFor('postgres to accept connections', async () => {
+        if (proc!.child.exitCode !== null) throw new Error(`postgres exited: ${proc!.output()}`);
+        const { default: pg } = await import('pg');
+        const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, application_name: 'uh-test-harness' });
+        try {
+          await c.connect();
+          await c.query('SELECT 1');
+          return true;
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      }, 30_000, 100);
+    } catch (err) {
+      // A postmaster that started but never accepted connections must not outlive the test.
+      if (proc) await stopPid(proc.pid, 2000);
+      proc = undefined;
+      throw err;
+    }
   };
-  await start();
+  try {
+    writeFileSync(join(dir, 'pw'), password);
+    if (isRoot) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+    execFileSync(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--pwfile', join(dir, 'pw'), '--auth=scram-sha-256', '-E', 'UTF8', '--no-instructions'], {
+      stdio: 'pipe',
+      cwd: dir,
+      ...asPostgres(),
+    });
+    await start();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const postmasterPid = () => proc?.pid ?? -1;
   const resume = () => {

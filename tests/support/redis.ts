@@ -33,18 +33,31 @@ function ping(port: number, password: string): Promise<boolean> {
   });
 }
 
-export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
+export interface RedisOptions {
+  password?: string;
+  /** A fixed port instead of a free one (tests of what happens when it is taken). */
+  port?: number;
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   const bin = findBinary('redis-server', ['/usr/bin', '/usr/sbin']);
   if (!bin) throw new Error('redis-server not found: install the Debian package redis-server (./scripts/setup.sh does)');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const password = opts.password ?? `redis-${Math.random().toString(36).slice(2)}-secret`;
   let proc: Spawned | undefined;
   const start = async () => {
     proc = spawnLogged(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password, '--daemonize', 'no', '--logfile', '']);
-    await waitFor('redis-server to answer PING', async () => {
-      if (proc!.child.exitCode !== null) throw new Error(`redis-server exited: ${proc!.output()}`);
-      return ping(port, password);
-    }, 15_000, 50);
+    const spawned = proc;
+    try {
+      // A server that exits (port taken, bad option) fails the start at once, not at the deadline.
+      const outcome = await waitFor('redis-server to answer PING', async () => (spawned.child.exitCode !== null ? 'exited' : (await ping(port, password)) && 'up'), 15_000, 50);
+      if (outcome === 'exited') throw new Error(`redis-server exited: ${spawned.output().trim()}`);
+    } catch (err) {
+      // Never leave a half-started server behind (it may be up but not answering).
+      await stopPid(spawned.pid, 2000);
+      proc = undefined;
+      throw err;
+    }
   };
   await start();
   return {

@@ -12,7 +12,6 @@ export interface StackDeps {
 }
 
 export const PLACEHOLDER_SERVICE_ROLE_KEY = 'service-role-key-that-must-never-leak-0123456789';
-export const PLACEHOLDER_ANON_KEY = 'anon-key-public-0123456789';
 export const DEFAULT_ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef0123';
 
 export function stackEnv(deps: StackDeps, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -24,7 +23,6 @@ export function stackEnv(deps: StackDeps, extra: Record<string, string | undefin
     ANTHROPIC_API_KEY: deps.ai?.apiKey,
     ANTHROPIC_BASE_URL: deps.ai?.url,
     NEXT_PUBLIC_SUPABASE_URL: 'http://127.0.0.1:9',
-    NEXT_PUBLIC_SUPABASE_ANON_KEY: PLACEHOLDER_ANON_KEY,
     SUPABASE_SERVICE_ROLE_KEY: PLACEHOLDER_SERVICE_ROLE_KEY,
     ADMIN_API_TOKEN: DEFAULT_ADMIN_TOKEN,
     ...extra,

@@ -2,27 +2,21 @@
 // the 401/403 split, and env validation of ADMIN_API_TOKEN in production.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { authenticateAdmin, safeEqual } from '@/lib/admin/auth';
+import { authenticateAdmin } from '@/lib/admin/auth';
+import { safeEqual } from '@/lib/admin/safe-equal';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
-import { hasAdminRole, signHs256, verifyHs256 } from '@/lib/admin/jwt';
+import { hasAdminRole, verifyHs256 } from '@/lib/admin/jwt';
+import { signHs256 } from '../support/jwt';
 import { parseEnv } from '@/lib/env';
-import { PROD_ENV, envErrorOf } from '../support/env-fixtures';
+import { PROD_ENV, envErrorOf, testEnv } from '../support/env-fixtures';
 import { ForbiddenError, UnauthorizedError } from '@/lib/errors';
-import { resetSingleton } from '@/lib/singleton';
 
 const SECRET = 'jwt-secret-' + 's'.repeat(32);
 const TOKEN = 't'.repeat(40);
 const now = Math.floor(Date.now() / 1000);
-const saved = { ...process.env };
-
-function withEnv(extra: Record<string, string>) {
-  resetSingleton('env');
-  process.env = { ...saved, NODE_ENV: 'test', ...extra };
-}
-afterEach(() => {
-  process.env = saved;
-  resetSingleton('env');
-});
+const env = testEnv();
+const withEnv = env.set;
+afterEach(env.restore);
 
 const req = (authorization?: string) => new Request('http://x/api/admin/redis/circuit', { headers: authorization ? { authorization } : {} });
 
@@ -101,6 +95,21 @@ describe('env: admin token and breaker settings', () => {
     expect(short.message).not.toContain('shortsecret');
     expect(fail({ ...prod, ADMIN_API_TOKEN: undefined }).variables).toEqual(['ADMIN_API_TOKEN']);
   });
+  it('refuses a token HTTP cannot carry as a Bearer credential (outside RFC 6750 token68), naming it, never echoing it', () => {
+    for (const ch of [' ', '!', '$', ':', '@', '"', '\\', 'é']) {
+      const token = `tok${ch}en-`.padEnd(40, 'z');
+      for (const env of [{ ...prod, ADMIN_API_TOKEN: token }, { ADMIN_API_TOKEN: token }]) {
+        const err = fail(env);
+        expect(err.variables, JSON.stringify(ch)).toEqual(['ADMIN_API_TOKEN']);
+        expect(err.message).toContain('RFC 6750');
+        expect(err.message).not.toContain(token);
+      }
+    }
+    // Every token68 character, and trailing '=' padding, is fine.
+    expect(parseEnv({ ...prod, ADMIN_API_TOKEN: 'AZaz09-._~+/'.padEnd(38, 'x') + '==' }).ADMIN_API_TOKEN).toHaveLength(40);
+    expect(fail({ ...prod, ADMIN_API_TOKEN: '='.padEnd(40, 'x') }).variables).toEqual(['ADMIN_API_TOKEN']);
+  });
+
   it('development accepts no token', () => {
     expect(parseEnv({}).ADMIN_API_TOKEN).toBeUndefined();
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '@/lib/health/aggregate';
 import { sanitizeError } from '@/lib/health/sanitize';
-import { SingleFlightCache } from '@/lib/health/snapshot';
+import { SingleFlightCache } from '@/lib/health/single-flight-cache';
 import { runCheck } from '@/lib/health/run-check';
 import { TimeoutError, withTimeout } from '@/lib/timeout';
 import type { CheckResult, HealthCheck } from '@/lib/health/types';

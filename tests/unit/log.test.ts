@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, log as appLog, REDACTED, scrubber } from '@/lib/log';
 import { parseEnv, secretValues } from '@/lib/env';
-import { resetSingleton } from '@/lib/singleton';
+import { testEnv } from '../support/env-fixtures';
 
 function collecting() {
   const lines: string[] = [];
@@ -102,18 +102,14 @@ describe('lib/log.ts', () => {
 });
 
 describe('the process logger (log)', () => {
-  const saved = { ...process.env };
+  const env = testEnv();
   afterEach(() => {
-    process.env = saved;
-    resetSingleton('env');
-    resetSingleton('log');
+    env.restore();
     vi.restoreAllMocks();
   });
 
   it('writes one JSON line per event to stdout and masks any configured secret that slips in', () => {
-    resetSingleton('env');
-    resetSingleton('log');
-    process.env = { ...saved, NODE_ENV: 'test', ADMIN_API_TOKEN: 'super-secret-admin-token-value' };
+    env.set({ ADMIN_API_TOKEN: 'super-secret-admin-token-value' });
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
     appLog.warn('oops super-secret-admin-token-value', { event: 'x', detail: 'token=super-secret-admin-token-value', n: 3 });

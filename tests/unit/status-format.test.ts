@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STATUS_TEXT, formatAge, formatClock, formatLatency, formatUptime } from '@/app/status/format';
+import { STATUS_TEXT } from '@/app/status/labels';
+import { formatAge, formatClock, formatLatency, formatUptime } from '@/lib/format';
 import { axisStart, summarize } from '@/app/status/sparkline';
 import type { Sample } from '@/lib/status/history';
 

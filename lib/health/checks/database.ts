@@ -6,9 +6,9 @@ import { getDbPool } from '../../db/client';
 import { getSupabaseAdmin } from '../../supabase/client';
 import type { HealthCheck } from '../types';
 
-export const SUPABASE_PROBE_TABLE = '_unite_hub_health_probe';
+const SUPABASE_PROBE_TABLE = '_unite_hub_health_probe';
 
-export class HttpStatusError extends Error {
+class HttpStatusError extends Error {
   readonly status: number;
   constructor(status: number) {
     super(`HTTP ${status}`);

@@ -1,10 +1,5 @@
 // GET /api/health/live – the process answers; touches no dependency.
 import { withRoute } from '@/lib/http/with-route';
+import { getLiveness } from '@/lib/lifecycle/liveness';
 
-export const dynamic = 'force-dynamic';
-
-export const GET = withRoute(
-  '/api/health/live',
-  () => Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } }),
-  { quietSuccess: true },
-);
+export const GET = withRoute('/api/health/live', getLiveness, { quietSuccess: true });

@@ -2,9 +2,4 @@
 import { getSystemHealth } from '@/lib/health/service';
 import { withRoute } from '@/lib/http/with-route';
 
-export const dynamic = 'force-dynamic';
-
-export const GET = withRoute('/api/health/system', async () => {
-  const { httpStatus, body } = await getSystemHealth();
-  return Response.json(body, { status: httpStatus, headers: { 'cache-control': 'no-store' } });
-});
+export const GET = withRoute('/api/health/system', getSystemHealth);

@@ -1,9 +1,9 @@
 // Stampede protection. All callers (the API, readiness, the status page) share one in-flight run,
 // and a finished report is reused for HEALTH_CACHE_TTL_MS: however hard /api/health/system is hit,
 // each dependency sees at most one round-trip per TTL.
-import { monotonicMs } from '../timeout';
+import { monotonicMs } from '../clock';
 
-export interface Cached<T> {
+interface Cached<T> {
   value: T;
   at: number;
 }
@@ -30,9 +30,5 @@ export class SingleFlightCache<T> {
         });
     }
     return this.inflight;
-  }
-
-  peek(): Cached<T> | undefined {
-    return this.last;
   }
 }
