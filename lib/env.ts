@@ -144,13 +144,13 @@ const schema = z
     if (env.ENABLE_APM && !env.APM_PROVIDER) {
       ctx.addIssue({ code: 'custom', path: ['APM_PROVIDER'], message: 'is required when ENABLE_APM=true' });
     }
-    if (env.ENABLE_DB_POOLER) {
+    // A mode that disagrees with the pooler's port is dangerous (session-level SETs on a
+    // transaction pooler leak to other clients): refused. The pooler on with no DATABASE_URL is
+    // only pointless (the database is reached through Supabase REST): a start-up warning, since the
+    // production guide's own quick start sets ENABLE_DB_POOLER=true without one.
+    if (env.ENABLE_DB_POOLER && env.DATABASE_URL) {
       const mismatch = poolerPortMismatch(env.DATABASE_URL, env.DB_POOLER_MODE);
-      if (!env.DATABASE_URL) {
-        ctx.addIssue({ code: 'custom', path: ['ENABLE_DB_POOLER'], message: "is true but DATABASE_URL is empty: set it to the pooler's postgres:// URL, or set ENABLE_DB_POOLER=false" });
-      } else if (mismatch) {
-        ctx.addIssue({ code: 'custom', path: ['DB_POOLER_MODE'], message: mismatch });
-      }
+      if (mismatch) ctx.addIssue({ code: 'custom', path: ['DB_POOLER_MODE'], message: mismatch });
     }
     // opossum splits the rolling window into equal buckets.
     const window = env.REDIS_BREAKER_ROLLING_WINDOW_MS;
@@ -211,6 +211,15 @@ function poolerPortMismatch(url: string | undefined, mode: 'transaction' | 'sess
   const expected = mode === 'transaction' ? '6543' : '5432';
   if (port === expected) return null;
   return `is ${mode} but DATABASE_URL points at port ${port} of a Supabase host, which serves ${port === '6543' ? 'transaction' : 'session (or direct)'} connections; Supabase's ${mode} mode is on port ${expected}`;
+}
+
+/** Settings that are valid but have no effect as combined: one line each, logged at start-up. */
+export function configWarnings(env: Env): string[] {
+  const out: string[] = [];
+  if (env.ENABLE_DB_POOLER && !env.DATABASE_URL) {
+    out.push('ENABLE_DB_POOLER=true has no effect without DATABASE_URL: the database is reached through Supabase REST, with no connection to pool');
+  }
+  return out;
 }
 
 export class EnvError extends Error {

@@ -21,6 +21,15 @@ afterAll(async () => {
 });
 
 describe('database check through Supabase REST', () => {
+  it("ENABLE_DB_POOLER=true with no DATABASE_URL (the production guide's quick start) starts, warns once that it has no effect, and serves", async () => {
+    rest.setMode('up');
+    const pooled = services.adopt(await startApp(appEnv(services, { NEXT_PUBLIC_SUPABASE_URL: rest.url, ENABLE_DB_POOLER: 'true' })));
+    expect((await getHealth(pooled.url)).status).toBe(200);
+    const warnings = pooled.output().split('\n').filter((l) => l.includes('unite-hub: warning:'));
+    expect(warnings).toEqual([expect.stringContaining('ENABLE_DB_POOLER=true has no effect without DATABASE_URL')]);
+    expect(app.output()).not.toContain('unite-hub: warning:');
+  });
+
   it('PostgREST answering (404 for the probe table) → database healthy, one HEAD request with the service key', async () => {
     rest.setMode('up');
     const before = rest.requests.length;

@@ -3,7 +3,7 @@
 // (tests/integration/db-pool.test.ts shows the same against a real Postgres.)
 import { describe, expect, it } from 'vitest';
 import { dbConnectionMode, poolConfig } from '@/lib/db/client';
-import { parseEnv } from '@/lib/env';
+import { configWarnings, parseEnv } from '@/lib/env';
 import { PROD_ENV, envErrorOf } from '../support/env-fixtures';
 
 const direct = 'postgresql://postgres:pw@db.abcdefghijklmnop.supabase.co:5432/postgres';
@@ -33,10 +33,12 @@ describe('pg pool configuration', () => {
 });
 
 describe('env validation of the pooler settings', () => {
-  it('ENABLE_DB_POOLER=true needs DATABASE_URL (there is nothing to pool through Supabase REST)', () => {
-    const err = envErrorOf({ ...PROD_ENV, ENABLE_DB_POOLER: 'true' });
-    expect(err.variables).toEqual(['ENABLE_DB_POOLER']);
-    expect(err.message).toContain('DATABASE_URL');
+  it('ENABLE_DB_POOLER=true without DATABASE_URL (the guide\'s quick start) starts, with a warning that it has no effect', () => {
+    const env = parseEnv({ ...PROD_ENV, ENABLE_DB_POOLER: 'true' });
+    expect(env.ENABLE_DB_POOLER).toBe(true);
+    expect(configWarnings(env)).toEqual([expect.stringContaining('ENABLE_DB_POOLER=true has no effect without DATABASE_URL')]);
+    expect(configWarnings(parseEnv({ ...PROD_ENV }))).toEqual([]);
+    expect(configWarnings(parseEnv({ ...PROD_ENV, DATABASE_URL: supavisor(6543), ENABLE_DB_POOLER: 'true' }))).toEqual([]);
   });
 
   it("on Supabase's hosts the port decides the mode (6543 transaction, 5432 session/direct): a mismatch is refused, naming no value", () => {
