@@ -42,7 +42,7 @@ describe('createTrafficJudge', () => {
     expect(v0.status).toBe('inconclusive');
     expect(v0.current.sinceSwitchMs).toBe(1000);
 
-    appendFileSync(file, text(trafficLines({ slot: 'green', route: '/', fromMs: SWITCH + 2500, toMs: SWITCH + 10_000, count: 200, ms: 31 })));
+    appendFileSync(file, text(trafficLines({ slot: 'green', route: '/', fromMs: SWITCH + 5000, toMs: SWITCH + 10_000, count: 200, ms: 31 })));
     const v1 = await judge.poll(SWITCH + 10_000);
     expect(v1.status, v1.reason).toBe('healthy');
     expect(v1.current.requests).toBe(200);

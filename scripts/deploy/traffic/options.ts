@@ -15,7 +15,7 @@ export const TRAFFIC_OPTIONS = {
   'verdict-latency-margin': { env: 'DEPLOY_VERDICT_LATENCY_MARGIN', def: '0.25', kind: 'seconds', help: 'traffic verdict: the margin added to the latency threshold' },
   'verdict-min-requests': { env: 'DEPLOY_VERDICT_MIN_REQUESTS', def: '20', kind: 'count', help: 'traffic verdict: fewer requests than this (per route group, and in all) are not judged' },
   'verdict-confidence': { env: 'DEPLOY_VERDICT_CONFIDENCE', def: '0.99', kind: 'number', help: 'traffic verdict: confidence that a ratio is above its threshold before flipping back' },
-  'verdict-warmup': { env: 'DEPLOY_VERDICT_WARMUP', def: '2', kind: 'seconds', help: 'traffic verdict: latency of requests started this soon after the switch is not judged (cold caches)' },
+  'verdict-warmup': { env: 'DEPLOY_VERDICT_WARMUP', def: '5', kind: 'seconds', help: 'traffic verdict: latency of requests started this soon after the switch is not judged (cold caches)' },
   'verdict-exclude': { env: 'DEPLOY_VERDICT_EXCLUDE', def: '', kind: 'string', help: `traffic verdict: more path prefixes to leave out, comma-separated (always out: ${DEFAULT_EXCLUDES.join(' ')})` },
   'verdict-max-groups': { env: 'DEPLOY_VERDICT_MAX_GROUPS', def: '40', kind: 'count', help: 'traffic verdict: route groups tracked; the rest are pooled as (other)' },
 } as const;

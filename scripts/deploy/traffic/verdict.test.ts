@@ -29,8 +29,8 @@ function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40): T
 }
 
 const before = (o: Omit<Parameters<typeof trafficLines>[0], 'slot' | 'fromMs' | 'toMs'>) => trafficLines({ slot: 'blue', fromMs: SWITCH - 300_000, toMs: SWITCH - 1000, ...o });
-// After the switch, past the 2 s latency warm-up.
-const after = (o: Omit<Parameters<typeof trafficLines>[0], 'slot' | 'fromMs' | 'toMs'>, toMs = SWITCH + 30_000) => trafficLines({ slot: 'green', fromMs: SWITCH + 2_000, toMs, ...o });
+// After the switch, past the 5 s latency warm-up.
+const after = (o: Omit<Parameters<typeof trafficLines>[0], 'slot' | 'fromMs' | 'toMs'>, toMs = SWITCH + 30_000) => trafficLines({ slot: 'green', fromMs: SWITCH + 5_000, toMs, ...o });
 
 describe('parseLogLine', () => {
   it('reads the JSON line nginx writes, start = end - request time, latency from the upstream time', () => {
@@ -171,7 +171,7 @@ describe('judgeTraffic', () => {
   });
 
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {
-    const warm = trafficLines({ slot: 'green', route: '/status', fromMs: SWITCH, toMs: SWITCH + 1900, count: 40, ms: 900 });
+    const warm = trafficLines({ slot: 'green', route: '/status', fromMs: SWITCH, toMs: SWITCH + 4900, count: 40, ms: 900 });
     const v = judge([...healthyBaseline, ...warm, ...after({ route: '/status', count: 200, ms: 80, slowEvery: 50, slowMs: 2000 })]);
     expect(v.status, v.reason).toBe('healthy');
     expect(v.current.requests).toBe(240); // the warm-up requests count for errors, not for latency
@@ -214,7 +214,7 @@ describe('judgeTraffic', () => {
     const v = judge([...healthyBaseline, straddling, ...backup, ...after({ route: '/', count: 100 })]);
     expect(v.baseline.errors5xx).toBe(1);
     expect(v.current).toMatchObject({ requests: 100, servedByOld: 7 });
-    expect(v.notes.join('\n')).toMatch(/7 requests since the switch were answered by blue \(nginx's backup server/);
+    expect(v.notes.join('\n')).toMatch(/7 requests started after the switch were answered by blue \(connections from before the switch, or nginx's backup server\): not judged/);
   });
 
   it('--monitor-only: the regression is reported, no flip', () => {
@@ -236,7 +236,7 @@ describe('judgeTraffic', () => {
 
 describe('resolveTrafficOptions', () => {
   it('defaults, overrides through the lookup, one-line errors for bad values', () => {
-    expect(O).toMatchObject({ baselineMs: 300_000, errorFactor: 2, errorFloor: 0.01, minErrors: 3, latencyFactor: 1.5, latencyMarginMs: 250, minRequests: 20, confidence: 0.99, warmupMs: 2000, maxGroups: 40, monitorOnly: false });
+    expect(O).toMatchObject({ baselineMs: 300_000, errorFactor: 2, errorFloor: 0.01, minErrors: 3, latencyFactor: 1.5, latencyMarginMs: 250, minRequests: 20, confidence: 0.99, warmupMs: 5000, maxGroups: 40, monitorOnly: false });
     const o = resolveTrafficOptions((n) => ({ 'verdict-error-floor': '0.05', 'verdict-exclude': '/internal, /api/webhooks' } as Record<string, string>)[n], true);
     expect(o.errorFloor).toBe(0.05);
     expect(o.excludes).toEqual([...DEFAULT_EXCLUDES, '/internal', '/api/webhooks']);

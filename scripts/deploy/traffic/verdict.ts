@@ -174,7 +174,9 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   const failed = checks.filter((c) => c.outcome === 'fail').sort((a, b) => Number(a.scope === 'all') - Number(b.scope === 'all'));
   const notes: string[] = [];
   if (!baseEnough) notes.push(`baseline: the old slot ${baseline.slot} served ${baseline.all.requests} judged requests before the switch (< ${o.minRequests}): errors judged against the floor only, latency not judged`);
-  if (current.servedByOther > 0) notes.push(`${current.servedByOther} requests since the switch were answered by ${baseline.slot} (nginx's backup server: ${current.slot} refused or timed out)`);
+  // Connections opened before the switch (nginx's old workers, pooled upstream connections) or
+  // nginx's backup server: not the new release's answers, so not judged, but worth a line.
+  if (current.servedByOther > 0) notes.push(`${current.servedByOther} requests started after the switch were answered by ${baseline.slot} (connections from before the switch, or nginx's backup server): not judged`);
   const cur = current.all;
   let status: TrafficVerdict['status'];
   let reason: string;
