@@ -56,6 +56,19 @@ describe('createTrafficJudge', () => {
     expect(v2.current).toMatchObject({ requests: 300, errors5xx: 20 });
   });
 
+  it('the baseline can end before the switch (when the new slot started): its boot is not the old slot\'s normal', async () => {
+    const started = SWITCH - 20_000;
+    writeFileSync(file, text([
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 300_000, toMs: started, count: 2800, ms: 30 }),
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: started, toMs: SWITCH, count: 200, ms: 900 }), // slowed by the boot
+    ]));
+    judge = createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' });
+    const b = await judge.baseline(SWITCH, { endMs: started });
+    expect(b.requests).toBe(2800); // none of the 200 slowed requests
+    expect(b.p95Ms).toBeLessThan(32);
+    expect(b.windowMs).toBe(280_000); // covered: the first request to the new slot's start
+  });
+
   it('a rename rotation during the monitor loses no line: lines still written to the old file count too', async () => {
     writeFileSync(file, text(trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 60_000, toMs: SWITCH, count: 600 })));
     judge = createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' });

@@ -1,7 +1,8 @@
 // The traffic judge the deploy calls around the switch: thin I/O (the log reader) around the pure
 // judgeTraffic.
 //   const judge = createTrafficJudge({ logFile, newSlot, oldSlot, options });
-//   await judge.baseline(switchAtMs);   // once, right after the switch (its time as recorded at the flip)
+//   await judge.baseline(switchAtMs);   // once, right after the switch (its time as recorded at the flip);
+//                                       // { endMs: slotStartedAt } ends the baseline when the new slot started
 //   const v = await judge.poll();       // every monitor interval; v.flip -> flip back
 //   judge.close();                      // in a finally
 // baseline() finds the start of the baseline window by binary search over the log (a few preads),
@@ -47,8 +48,16 @@ export interface ReaderStats {
   rotations: number;
 }
 
+export interface BaselineWindow {
+  /**
+   * End of the baseline window (default: the switch). The deploy may pass the time it started the
+   * new slot: the old slot's latency while the new one boots on the same CPUs is not its normal.
+   */
+  endMs?: number;
+}
+
 export interface TrafficJudge {
-  baseline(switchAtMs?: number): Promise<BaselineInfo>;
+  baseline(switchAtMs?: number, window?: BaselineWindow): Promise<BaselineInfo>;
   poll(nowMs?: number): Promise<TrafficVerdict>;
   reader(): ReaderStats;
   close(): void;
@@ -94,12 +103,13 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
   }
 
   return {
-    async baseline(switchAtMs = now()) {
+    async baseline(switchAtMs = now(), window = {}) {
       const t0 = performance.now();
       const available = existsSync(input.logFile);
-      const from = switchAtMs - o.baselineMs;
+      const end = Math.min(window.endMs ?? switchAtMs, switchAtMs);
+      const from = end - o.baselineMs;
       const keys = new GroupKeys(o.maxGroups);
-      base = new TrafficAggregate({ slot: input.oldSlot, fromMs: from, toMs: switchAtMs, excludes: o.excludes, keys });
+      base = new TrafficAggregate({ slot: input.oldSlot, fromMs: from, toMs: end, excludes: o.excludes, keys });
       cur = new TrafficAggregate({ slot: input.newSlot, fromMs: switchAtMs, toMs: null, latencyFromMs: switchAtMs + o.warmupMs, excludes: o.excludes, keys });
       let start = available ? offsetAtTime(input.logFile, from - SEEK_SLACK_MS) : 0;
       // Busier than baselineMaxBytes in the window: its most recent part is the baseline.
@@ -110,7 +120,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
       info = {
         available,
         switchAtMs,
-        windowMs: b.firstMs === null ? 0 : switchAtMs - Math.max(from, b.firstMs),
+        windowMs: b.firstMs === null ? 0 : end - Math.max(from, b.firstMs),
         requests: b.all.requests,
         errors5xx: b.all.errors5xx,
         p95Ms: ((p) => (p === null ? null : Math.round(p)))(percentile(b.all.latency, 0.95)),

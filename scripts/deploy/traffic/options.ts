@@ -11,7 +11,7 @@ export const TRAFFIC_OPTIONS = {
   'verdict-error-factor': { env: 'DEPLOY_VERDICT_ERROR_FACTOR', def: '2', kind: 'number', help: 'traffic verdict: flip back when the 5xx ratio exceeds baseline x this (and the floor)' },
   'verdict-error-floor': { env: 'DEPLOY_VERDICT_ERROR_FLOOR', def: '0.01', kind: 'number', help: 'traffic verdict: 5xx ratio never judged a regression at or below this (0.01 = 1 %)' },
   'verdict-min-errors': { env: 'DEPLOY_VERDICT_MIN_ERRORS', def: '3', kind: 'count', help: 'traffic verdict: never flip back on fewer 5xx than this' },
-  'verdict-latency-factor': { env: 'DEPLOY_VERDICT_LATENCY_FACTOR', def: '1.5', kind: 'number', help: 'traffic verdict: flip back when a route p95 exceeds baseline p95 x this + the margin' },
+  'verdict-latency-factor': { env: 'DEPLOY_VERDICT_LATENCY_FACTOR', def: '1.25', kind: 'number', help: 'traffic verdict: flip back when a route p95 exceeds baseline p95 x this + the margin' },
   'verdict-latency-margin': { env: 'DEPLOY_VERDICT_LATENCY_MARGIN', def: '0.25', kind: 'seconds', help: 'traffic verdict: the margin added to the latency threshold' },
   'verdict-min-requests': { env: 'DEPLOY_VERDICT_MIN_REQUESTS', def: '20', kind: 'count', help: 'traffic verdict: fewer requests than this (per route group, and in all) are not judged' },
   'verdict-confidence': { env: 'DEPLOY_VERDICT_CONFIDENCE', def: '0.99', kind: 'number', help: 'traffic verdict: confidence that a ratio is above its threshold before flipping back' },

@@ -166,7 +166,7 @@ describe('judgeTraffic', () => {
     expect(c).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail', requests: 60, count: 60 });
     expect(c.baseline).toBeGreaterThan(76);
     expect(c.baseline).toBeLessThan(84);
-    expect(c.threshold).toBeCloseTo(c.baseline! * 1.5 + 250);
+    expect(c.threshold).toBeCloseTo(c.baseline! * 1.25 + 250);
     expect(v.reason).toMatch(/\/status: p95 4\d\d ms vs threshold 3\d\d ms/);
   });
 
@@ -236,7 +236,7 @@ describe('judgeTraffic', () => {
 
 describe('resolveTrafficOptions', () => {
   it('defaults, overrides through the lookup, one-line errors for bad values', () => {
-    expect(O).toMatchObject({ baselineMs: 300_000, errorFactor: 2, errorFloor: 0.01, minErrors: 3, latencyFactor: 1.5, latencyMarginMs: 250, minRequests: 20, confidence: 0.99, warmupMs: 5000, maxGroups: 40, monitorOnly: false });
+    expect(O).toMatchObject({ baselineMs: 300_000, errorFactor: 2, errorFloor: 0.01, minErrors: 3, latencyFactor: 1.25, latencyMarginMs: 250, minRequests: 20, confidence: 0.99, warmupMs: 5000, maxGroups: 40, monitorOnly: false });
     const o = resolveTrafficOptions((n) => ({ 'verdict-error-floor': '0.05', 'verdict-exclude': '/internal, /api/webhooks' } as Record<string, string>)[n], true);
     expect(o.errorFloor).toBe(0.05);
     expect(o.excludes).toEqual([...DEFAULT_EXCLUDES, '/internal', '/api/webhooks']);
