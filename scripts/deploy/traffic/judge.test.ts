@@ -1,7 +1,8 @@
 // createTrafficJudge on real files: the baseline reads only the window before the switch (found by
 // binary search, not by reading the whole log), polls read only new bytes, a rotation during the
 // monitor loses nothing, a missing log is "inconclusive", never an exception.
-import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -92,6 +93,24 @@ describe('createTrafficJudge', () => {
     expect(v.reason).toBe(`inconclusive: no traffic log at ${file} (nginx without the JSON access log?): health probes only`);
     writeFileSync(file, text(trafficLines({ slot: 'green', route: '/', fromMs: SWITCH + 100, toMs: SWITCH + 6000, count: 50, errorEvery: 2 })));
     expect((await judge.poll(SWITCH + 6000)).status).toBe('regressed');
+  });
+
+  it('runs with no node_modules (a production host): a copy of the modules alone, in a bare directory, judges a log', () => {
+    const bare = join(dir, 'bare');
+    mkdirSync(bare);
+    for (const f of readdirSync(import.meta.dirname)) if (f.endsWith('.ts') && !f.endsWith('.test.ts')) copyFileSync(join(import.meta.dirname, f), join(bare, f));
+    writeFileSync(file, text([
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 60_000, toMs: SWITCH, count: 600 }),
+      ...trafficLines({ slot: 'green', route: '/', fromMs: SWITCH, toMs: SWITCH + 5000, count: 50, errorEvery: 5 }),
+    ]));
+    const script = `import { createTrafficJudge } from './judge.ts';
+      const j = createTrafficJudge({ logFile: ${JSON.stringify(file)}, newSlot: 'green', oldSlot: 'blue' });
+      await j.baseline(${SWITCH});
+      console.log((await j.poll(${SWITCH + 5000})).status);`;
+    writeFileSync(join(bare, 'run.mjs'), script);
+    const r = spawnSync(process.execPath, [join(bare, 'run.mjs')], { cwd: bare, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('regressed');
   });
 
   it('poll() before baseline() is a programming error', async () => {

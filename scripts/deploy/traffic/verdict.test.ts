@@ -132,7 +132,7 @@ describe('judgeTraffic', () => {
     expect(v.flip).toBe(true);
     const c = v.checks[0]!;
     expect(c).toMatchObject({ scope: '/status', kind: 'errors', outcome: 'fail', requests: 150, count: 15, threshold: 0.01, baseline: 0, baselineScope: 'route' });
-    expect(v.reason).toMatch(/^green regressed: \/status: 15 of 150 requests 5xx \(10\.0 %/);
+    expect(v.reason).toMatch(/^green regressed: \/status: 15 of 150 requests 5xx \(10\.0 %, at least 5\.\d % at 99 % confidence\) > threshold 1\.0 % = max\(baseline 0\.0 % x 2, floor 1\.0 %\)/);
   });
 
   it('a route that already failed in the baseline: judged against baseline x factor, not the floor', () => {
@@ -167,7 +167,7 @@ describe('judgeTraffic', () => {
     expect(c.baseline).toBeGreaterThan(76);
     expect(c.baseline).toBeLessThan(84);
     expect(c.threshold).toBeCloseTo(c.baseline! * 1.25 + 250);
-    expect(v.reason).toMatch(/\/status: p95 4\d\d ms vs threshold 3\d\d ms/);
+    expect(v.reason).toMatch(/\/status: p95 4\d\d ms > threshold 3\d\d ms = baseline p95 \d\d ms x 1\.25 \+ 250 ms; 60 of 60 requests above it$/);
   });
 
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {

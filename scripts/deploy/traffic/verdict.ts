@@ -144,14 +144,16 @@ function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefin
   return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseP95, baselineScope: 'route' };
 }
 
-export function describeCheck(c: Check): string {
+/** One line: the numbers behind a check and how its threshold was made. */
+export function describeCheck(c: Check, o: Pick<VerdictOptions, 'errorFactor' | 'errorFloor' | 'latencyFactor' | 'latencyMarginMs' | 'confidence'>): string {
   const where = c.scope === 'all' ? 'all routes' : c.scope;
+  const conf = `${Math.round(o.confidence * 1000) / 10} %`;
   if (c.kind === 'errors') {
-    const base = c.baseline === null ? 'no baseline' : `baseline ${pct(c.baseline)}${c.baselineScope === 'all' ? ' (all routes)' : ''} x factor`;
-    return `${where}: ${c.count} of ${c.requests} requests 5xx (${pct(c.ratio)}, at least ${pct(c.lower)} at the confidence level) vs threshold ${pct(c.threshold)} (${base}, floor)`;
+    const base = c.baseline === null ? 'no baseline' : `baseline ${pct(c.baseline)}${c.baselineScope === 'all' && c.scope !== 'all' ? ' (all routes)' : ''} x ${o.errorFactor}`;
+    return `${where}: ${c.count} of ${c.requests} requests 5xx (${pct(c.ratio)}, at least ${pct(c.lower)} at ${conf} confidence) > threshold ${pct(c.threshold)} = max(${base}, floor ${pct(o.errorFloor)})`;
   }
   if (c.outcome === 'no-baseline') return `${where}: latency not judged (the old slot served ${c.baselineRequests} requests of it before the switch)`;
-  return `${where}: p95 ${ms(c.p95Ms)} vs threshold ${ms(c.threshold)} (baseline p95 ${ms(c.baseline)} x factor + margin); ${c.count} of ${c.requests} requests above it`;
+  return `${where}: p95 ${ms(c.p95Ms)} > threshold ${ms(c.threshold)} = baseline p95 ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}; ${c.count} of ${c.requests} requests above it`;
 }
 
 /**
@@ -182,7 +184,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   let reason: string;
   if (failed.length > 0) {
     status = 'regressed';
-    reason = `${current.slot} regressed: ${describeCheck(failed[0]!)}${failed.length > 1 ? ` (+${failed.length - 1} more)` : ''}`;
+    reason = `${current.slot} regressed: ${describeCheck(failed[0]!, o)}${failed.length > 1 ? ` (+${failed.length - 1} more)` : ''}`;
   } else if (cur.requests < o.minRequests) {
     status = 'inconclusive';
     reason = `inconclusive: ${cur.requests} judged requests reached ${current.slot} since the switch (< ${o.minRequests}, ${cur.errors5xx} of them 5xx): too little traffic to judge, health probes only`;
