@@ -108,9 +108,19 @@ describe('createTrafficJudge', () => {
       await j.baseline(${SWITCH});
       console.log((await j.poll(${SWITCH + 5000})).status);`;
     writeFileSync(join(bare, 'run.mjs'), script);
-    const r = spawnSync(process.execPath, [join(bare, 'run.mjs')], { cwd: bare, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const r = spawnSync(process.execPath, [join(bare, 'run.mjs')], { cwd: bare, encoding: 'utf8', env: { PATH: process.env.PATH } as unknown as NodeJS.ProcessEnv });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('regressed');
+  });
+
+  it('an unreadable log (here a directory) never throws: inconclusive, with the reason', async () => {
+    mkdirSync(file);
+    judge = createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' });
+    const b = await judge.baseline(SWITCH);
+    expect(b.error).toMatch(/EISDIR/);
+    const v = await judge.poll(SWITCH + 5000);
+    expect(v).toMatchObject({ status: 'inconclusive', flip: false });
+    expect(v.reason).toMatch(new RegExp(`^inconclusive: cannot read the traffic log ${file} \\(EISDIR.*\\): health probes only$`));
   });
 
   it('poll() before baseline() is a programming error', async () => {

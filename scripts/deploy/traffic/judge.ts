@@ -29,6 +29,8 @@ export interface TrafficJudgeInput {
 export interface BaselineInfo {
   /** false: no log file (nginx without the JSON access log): every verdict is inconclusive. */
   available: boolean;
+  /** The log could not be read (permissions, not a file): every verdict is inconclusive, saying why. */
+  error?: string;
   switchAtMs: number;
   /** What the baseline actually covers (less than baselineMs after a rotation or a quiet period). */
   windowMs: number;
@@ -104,6 +106,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
 
   return {
     async baseline(switchAtMs = now(), window = {}) {
+      tail?.close();
       const t0 = performance.now();
       const available = existsSync(input.logFile);
       const end = Math.min(window.endMs ?? switchAtMs, switchAtMs);
@@ -111,14 +114,24 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
       const keys = new GroupKeys(o.maxGroups);
       base = new TrafficAggregate({ slot: input.oldSlot, fromMs: from, toMs: end, excludes: o.excludes, keys });
       cur = new TrafficAggregate({ slot: input.newSlot, fromMs: switchAtMs, toMs: null, latencyFromMs: switchAtMs + o.warmupMs, excludes: o.excludes, keys });
-      let start = available ? offsetAtTime(input.logFile, from - SEEK_SLACK_MS) : 0;
-      // Busier than baselineMaxBytes in the window: its most recent part is the baseline.
-      if (available) start = Math.max(start, statSync(input.logFile).size - o.baselineMaxBytes);
-      tail = new LogTail(input.logFile, start);
-      const bytesRead = await catchUp(o.baselineMaxBytes + (16 << 20));
+      let bytesRead = 0;
+      let error: string | undefined;
+      try {
+        let start = available ? offsetAtTime(input.logFile, from - SEEK_SLACK_MS) : 0;
+        // Busier than baselineMaxBytes in the window: its most recent part is the baseline.
+        if (available) start = Math.max(start, statSync(input.logFile).size - o.baselineMaxBytes);
+        tail = new LogTail(input.logFile, start);
+        bytesRead = await catchUp(o.baselineMaxBytes + (16 << 20));
+      } catch (err) {
+        // The verdict is an extra safety net: an unreadable log must not fail the deploy.
+        error = (err as Error).message;
+        tail?.close();
+        tail = null;
+      }
       const b = base.snapshot();
       info = {
         available,
+        error,
         switchAtMs,
         windowMs: b.firstMs === null ? 0 : end - Math.max(from, b.firstMs),
         requests: b.all.requests,
@@ -132,12 +145,19 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
     },
 
     async poll(nowMs = now()) {
-      if (!tail || !base || !cur || !info) throw new Error('traffic judge: call baseline() at the switch before poll()');
-      await catchUp(Number.MAX_SAFE_INTEGER);
-      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs });
-      if (!info.available && !existsSync(input.logFile)) {
-        return { ...v, status: 'inconclusive', flip: false, reason: `inconclusive: no traffic log at ${input.logFile} (nginx without the JSON access log?): health probes only` };
+      if (!base || !cur || !info) throw new Error('traffic judge: call baseline() at the switch before poll()');
+      let error = info.error;
+      if (tail && !error) {
+        try {
+          await catchUp(Number.MAX_SAFE_INTEGER);
+        } catch (err) {
+          error = (err as Error).message;
+        }
       }
+      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs });
+      const inconclusive = (reason: string): TrafficVerdict => ({ ...v, status: 'inconclusive', flip: false, reason: `inconclusive: ${reason}: health probes only` });
+      if (error) return inconclusive(`cannot read the traffic log ${input.logFile} (${error})`);
+      if (!info.available && !existsSync(input.logFile)) return inconclusive(`no traffic log at ${input.logFile} (nginx without the JSON access log?)`);
       return v;
     },
 
