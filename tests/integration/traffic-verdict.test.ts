@@ -52,14 +52,18 @@ async function deployUnderLoad(green: Omit<BadReleaseOptions, 'baseServer'> | un
   await stack.switchTo('blue');
   await stack.startSlot('green', `v${round}b`, green);
   const l = load();
-  const loadStarted = Date.now();
   try {
-    await l.waitForResponses(600, 20_000); // ~4 s of baseline traffic
+    // blue just started: its first seconds (cold JIT) are not its normal, as a live slot's would
+    // not be in production. The baseline is the ~4 s after that.
+    await l.waitForResponses(300, 20_000);
+    const baselineFrom = Date.now();
+    await l.waitForResponses(600, 20_000);
     const switchAt = await stack.switchTo('green');
-    const judge = createTrafficJudge({ logFile: stack.jsonLog, newSlot: 'green', oldSlot: 'blue', options: { baselineMs: switchAt - loadStarted } });
+    const judge = createTrafficJudge({ logFile: stack.jsonLog, newSlot: 'green', oldSlot: 'blue', options: { baselineMs: switchAt - baselineFrom } });
     const b = await judge.baseline(switchAt);
     expect(b.available).toBe(true);
     expect(b.requests).toBeGreaterThan(300);
+    console.log(`baseline: ${JSON.stringify(b)}`);
     let verdict: TrafficVerdict;
     for (;;) {
       await sleep(250);
