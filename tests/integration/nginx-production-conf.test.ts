@@ -1,7 +1,8 @@
 // nginx/nginx.conf (production) for real: the committed file with only what the host provides
 // swapped in — listen ports (free loopback ports instead of 80/443), the certificate directory (a
 // throwaway self-signed pair instead of /etc/ssl/unite-hub/), the pid file, and the upstream include
-// pointing at the real production build on a free port. Everything else (redirect, TLS, rate
+// pointing at the real production build on a free port, the JSON access log's directory (the host
+// directory compose mounts at /var/log/unite-hub/). Everything else (redirect, TLS, rate
 // limits, health zone, gzip, proxy headers, keepalive) is exactly what production runs.
 import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLogLine } from '../../scripts/deploy/traffic/log-line.ts';
 import { ROOT, startApp, type AppServer } from '../support/app.ts';
 import { freePort, spawnLogged, stopPid, waitFor, type Spawned } from '../support/proc.ts';
 
@@ -61,8 +63,10 @@ beforeAll(async () => {
   const swapped = conf
     .replace('listen 80 default_server;', `listen 127.0.0.1:${p80} default_server;`)
     .replace('listen 443 ssl http2 default_server;', `listen 127.0.0.1:${p443} ssl http2 default_server;`)
-    .replaceAll('/etc/ssl/unite-hub/', `${dir}/certs/`);
-  for (const needle of [`127.0.0.1:${p80}`, `127.0.0.1:${p443}`, `${dir}/certs/fullchain.pem`]) expect(swapped).toContain(needle);
+    .replaceAll('/etc/ssl/unite-hub/', `${dir}/certs/`)
+    .replaceAll('/var/log/unite-hub/', `${dir}/logs/`);
+  for (const needle of [`127.0.0.1:${p80}`, `127.0.0.1:${p443}`, `${dir}/certs/fullchain.pem`, `${dir}/logs/access.jsonl`]) expect(swapped).toContain(needle);
+  mkdirSync(join(dir, 'logs'));
   writeFileSync(confFile, swapped);
   writeFileSync(join(dir, 'nginx/upstream/active.conf'), `server 127.0.0.1:${app.port} max_fails=0;\n`);
   mkdirSync(join(dir, 'temp'));
@@ -106,6 +110,16 @@ describe('production nginx.conf', () => {
     expect(r.headers.server).toBe('nginx'); // server_tokens off: no version
     const bad = await get(`https://127.0.0.1:${p443}/api/health/live`, { 'x-request-id': 'bad id with spaces' });
     expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/); // nginx's own $request_id
+  });
+
+  it('every request also gets a JSON line in access.jsonl, as the traffic verdict parses it', async () => {
+    await get(`https://127.0.0.1:${p443}/api/status?probe=json-log`);
+    const lines = await waitFor('the JSON access log line', async () => {
+      const all = readFileSync(join(dir, 'logs/access.jsonl'), 'utf8').trim().split('\n').map((l) => parseLogLine(l));
+      return all.some((l) => l?.route === '/api/status') ? all : null;
+    }, 5000, 50);
+    expect(lines.every((l) => l !== null)).toBe(true);
+    expect(lines.find((l) => l?.route === '/api/status')).toMatchObject({ status: 200, slot: 'blue', method: 'GET' });
   });
 
   it('gzip for compressible responses', async () => {

@@ -26,10 +26,11 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
   return env as NodeJS.ProcessEnv;
 }
 
-export async function startApp(env: Record<string, string | undefined>, opts: { waitLive?: boolean; port?: number } = {}): Promise<AppServer> {
+/** opts.server: another entry point than the build's server.js (a test release wrapping it, tests/support/bad-release.ts). */
+export async function startApp(env: Record<string, string | undefined>, opts: { waitLive?: boolean; port?: number; server?: string } = {}): Promise<AppServer> {
   if (!existsSync(SERVER_JS)) throw new Error('no production build: run `npm run build` (npm test does it through scripts/ensure-build.ts)');
   const port = opts.port ?? (await freePort());
-  const proc = spawnLogged(process.execPath, [SERVER_JS], {
+  const proc = spawnLogged(process.execPath, [opts.server ?? SERVER_JS], {
     cwd: `${ROOT}.next/standalone`,
     env: baseEnv({ NODE_ENV: 'production', HOSTNAME: '127.0.0.1', PORT: String(port), ...env }),
   });

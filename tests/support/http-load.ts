@@ -19,12 +19,20 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** false = a new connection per request (Connection: close), so nothing is ever retried. Default true. */
   keepAlive?: boolean;
+  /**
+   * Mixed routes: relative weight of each entry of `paths` (same length), e.g. paths ['/', '/status',
+   * '/api/status'] with weights [5, 3, 2]. Interleaved deterministically (nginx's smooth weighted
+   * round-robin), so any stretch of traffic has the mix. Default: equal weights, in order.
+   */
+  weights?: number[];
 }
 
 export interface LoadSample {
   t: number;
-  /** Request start -> end of the response (or failure), ms. */
-  ms?: number;
+  /** The request path (as in `paths`). */
+  path: string;
+  /** Time to the end of the response (or the error), ms. */
+  ms: number;
   status: number | null;
   slot: string | null;
   version: string | null;
@@ -53,7 +61,25 @@ export interface Load {
   waitForResponses(n: number, timeoutMs?: number): Promise<void>;
 }
 
+/** Smooth weighted round-robin over indexes 0..weights.length-1 (each pick: +weight, the max wins, -total). */
+export function weightedOrder(weights: number[]): () => number {
+  if (weights.length === 0 || weights.some((w) => !(w >= 0)) || !weights.some((w) => w > 0)) throw new Error(`load: bad weights ${JSON.stringify(weights)}`);
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const current = weights.map(() => 0);
+  return () => {
+    let best = 0;
+    for (let i = 0; i < weights.length; i++) {
+      current[i]! += weights[i]!;
+      if (current[i]! > current[best]!) best = i;
+    }
+    current[best]! -= sum;
+    return best;
+  };
+}
+
 export function startLoad(o: LoadOptions): Load {
+  if (o.weights && o.weights.length !== o.paths.length) throw new Error(`load: ${o.weights.length} weights for ${o.paths.length} paths`);
+  const pick = o.weights ? weightedOrder(o.weights) : null;
   const agent = o.keepAlive === false ? false : new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const started = performance.now();
   const samples: LoadSample[] = [];
@@ -75,8 +101,9 @@ export function startLoad(o: LoadOptions): Load {
     else waiters.push(w);
   };
 
+  const elapsed = (t: number) => Math.round(performance.now() - started - t);
   const fire = () => {
-    const path = o.paths[sent % o.paths.length]!;
+    const path = o.paths[pick ? pick() : sent % o.paths.length]!;
     sent++;
     inFlight++;
     attempt(path, performance.now() - started, false);
@@ -90,7 +117,7 @@ export function startLoad(o: LoadOptions): Load {
         attempt(path, t, true);
         return;
       }
-      record({ t, ms: Math.round(performance.now() - started - t), status: null, slot: null, version: null, error: `${code}${reused ? ' (reused socket)' : ''}${isRetry ? ' (retry)' : ''}${answered ? ' (after response headers)' : ''}` });
+      record({ t, path, ms: elapsed(t), status: null, slot: null, version: null, error: `${code}${reused ? ' (reused socket)' : ''}${isRetry ? ' (retry)' : ''}${answered ? ' (after response headers)' : ''}` });
       done();
     };
     // The retry goes on a brand-new connection: another pooled socket may be closing too.
@@ -99,7 +126,7 @@ export function startLoad(o: LoadOptions): Load {
       res.resume();
       res.on('end', () => {
         const h = (k: string) => (typeof res.headers[k] === 'string' ? (res.headers[k] as string) : null);
-        record({ t, ms: Math.round(performance.now() - started - t), status: res.statusCode ?? null, slot: h('x-deployment-slot'), version: h('x-app-version') });
+        record({ t, path, ms: elapsed(t), status: res.statusCode ?? null, slot: h('x-deployment-slot'), version: h('x-app-version') });
         done();
       });
       res.on('error', (e: NodeJS.ErrnoException) => fail(e, false));
