@@ -5,9 +5,9 @@ import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonLogLine } from '../../../tests/support/traffic-log.ts';
-import { offsetAtTime } from './log-seek.ts';
-import { LogTail } from './log-tail.ts';
+import { jsonLogLine } from '../support/traffic-log.ts';
+import { offsetAtTime } from '../../scripts/deploy/traffic/log-seek.ts';
+import { LogTail } from '../../scripts/deploy/traffic/log-tail.ts';
 
 let dir: string;
 let file: string;

@@ -6,8 +6,8 @@ import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rena
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inLogOrder, trafficLines } from '../../../tests/support/traffic-log.ts';
-import { createTrafficJudge, type TrafficJudge } from './judge.ts';
+import { inLogOrder, trafficLines } from '../support/traffic-log.ts';
+import { createTrafficJudge, type TrafficJudge } from '../../scripts/deploy/traffic/judge.ts';
 
 let dir: string;
 let file: string;
@@ -98,7 +98,8 @@ describe('createTrafficJudge', () => {
   it('runs with no node_modules (a production host): a copy of the modules alone, in a bare directory, judges a log', () => {
     const bare = join(dir, 'bare');
     mkdirSync(bare);
-    for (const f of readdirSync(import.meta.dirname)) if (f.endsWith('.ts') && !f.endsWith('.test.ts')) copyFileSync(join(import.meta.dirname, f), join(bare, f));
+    const src = join(import.meta.dirname, '../../scripts/deploy/traffic');
+    for (const f of readdirSync(src)) if (f.endsWith('.ts')) copyFileSync(join(src, f), join(bare, f));
     writeFileSync(file, text([
       ...trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 60_000, toMs: SWITCH, count: 600 }),
       ...trafficLines({ slot: 'green', route: '/', fromMs: SWITCH, toMs: SWITCH + 5000, count: 50, errorEvery: 5 }),

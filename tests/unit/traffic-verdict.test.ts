@@ -2,13 +2,13 @@
 // bound and judgeTraffic on synthetic traffic (edge cases: zero baseline errors, tiny counts,
 // latency-only regression, all-excluded traffic, monitor-only).
 import { describe, expect, it } from 'vitest';
-import { inLogOrder, jsonLogLine, trafficLines } from '../../../tests/support/traffic-log.ts';
-import { GroupKeys, TrafficAggregate } from './aggregate.ts';
-import { bucketLower, bucketUpper, countAbove, newHistogram, percentile, record } from './histogram.ts';
-import { parseLogLine } from './log-line.ts';
-import { resolveTrafficOptions, TrafficOptionError } from './options.ts';
-import { DEFAULT_EXCLUDES, isExcluded, OTHER_GROUP, routeGroup } from './route-groups.ts';
-import { judgeTraffic, probit, wilsonLower, type TrafficVerdict } from './verdict.ts';
+import { inLogOrder, jsonLogLine, trafficLines } from '../support/traffic-log.ts';
+import { GroupKeys, TrafficAggregate } from '../../scripts/deploy/traffic/aggregate.ts';
+import { bucketLower, bucketUpper, countAbove, newHistogram, percentile, record } from '../../scripts/deploy/traffic/histogram.ts';
+import { parseLogLine } from '../../scripts/deploy/traffic/log-line.ts';
+import { resolveTrafficOptions, TrafficOptionError } from '../../scripts/deploy/traffic/options.ts';
+import { DEFAULT_EXCLUDES, isExcluded, OTHER_GROUP, routeGroup } from '../../scripts/deploy/traffic/route-groups.ts';
+import { judgeTraffic, probit, wilsonLower, type TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
 
 const SWITCH = 1_700_000_000_000;
 const O = resolveTrafficOptions();
