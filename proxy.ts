@@ -11,6 +11,7 @@ import { NextResponse, type NextRequest } from 'next/server';
 import { getEnv } from '@/lib/env';
 import { hasAdminCredentials } from '@/lib/admin/credentials';
 import { isApiPath, pageCsp, securityHeaders } from '@/lib/http/security-headers';
+import { SLOT_HEADER, VERSION_HEADER } from '@/lib/deploy-contract';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -45,8 +46,8 @@ export function proxy(request: NextRequest) {
   }
 
   response.headers.set('x-request-id', requestId);
-  response.headers.set('x-app-version', env.APP_VERSION);
-  if (env.DEPLOYMENT_SLOT) response.headers.set('x-deployment-slot', env.DEPLOYMENT_SLOT);
+  response.headers.set(VERSION_HEADER, env.APP_VERSION);
+  if (env.DEPLOYMENT_SLOT) response.headers.set(SLOT_HEADER, env.DEPLOYMENT_SLOT);
   for (const [name, value] of securityHeaders(env, csp)) response.headers.set(name, value);
   return response;
 }

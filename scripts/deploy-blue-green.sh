@@ -8,4 +8,6 @@ if [ "$major" -lt 24 ]; then
   echo "deploy-blue-green: Node >= 24 is required (found $(node --version 2>/dev/null || echo none)); run ./scripts/setup.sh" >&2
   exit 2
 fi
-exec node scripts/deploy/cli.ts "$@"
+# `--` ends node's own options: without it node scans the whole argv for --env-file (its own
+# option, even after the script name) and exits 9 on the CLI's `--env-file FILE`.
+exec node -- scripts/deploy/cli.ts "$@"

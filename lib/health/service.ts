@@ -1,5 +1,6 @@
 // GET /api/health/system's logic: runs the checks concurrently, each under its own deadline,
 // aggregates, caches, and shapes the response.
+import { slotIdentity, type SlotIdentity } from '../deploy-contract';
 import { getEnv } from '../env';
 import { observeCheck, observeReport } from '../observability/health';
 import { singleton } from '../singleton';
@@ -56,10 +57,8 @@ export function onHealthReport(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
-export interface SystemHealthBody extends HealthReport {
+export interface SystemHealthBody extends HealthReport, SlotIdentity {
   uptime: number;
-  version: string;
-  slot: string | null;
 }
 
 export async function getSystemHealth(): Promise<{ httpStatus: number; body: SystemHealthBody }> {
@@ -71,8 +70,7 @@ export async function getSystemHealth(): Promise<{ httpStatus: number; body: Sys
       status: report.status,
       checks: report.checks,
       uptime: Math.round(process.uptime() * 1000),
-      version: env.APP_VERSION,
-      slot: env.DEPLOYMENT_SLOT ?? null,
+      ...slotIdentity(env.APP_VERSION, env.DEPLOYMENT_SLOT),
       timestamp: report.timestamp,
     },
   };

@@ -1,8 +1,7 @@
 // docker-compose.production.yml: the contract the deploy CLI and the operators rely on, checked on
-// the file itself (anchors and `<<` merges resolved), and the Compose CLI detection shared with
-// the compose runtime (`docker compose` v2 plugin first, then the docker-compose v1 binary).
+// the file itself (anchors and `<<` merges resolved). The Compose CLI detection is re-exported from
+// the deploy CLI (`docker compose` v2 plugin first, then the docker-compose v1 binary).
 import { parse } from 'yaml';
-import { spawnSync } from 'node:child_process';
 import type { Finding } from './dockerfile.ts';
 
 export const SLOTS = { 'unite-hub-blue': { slot: 'blue', port: 3008 }, 'unite-hub-green': { slot: 'green', port: 3009 } } as const;
@@ -103,18 +102,5 @@ export function lintCompose(text: string, dockerfileHealthcheck: string[]): Find
   return findings;
 }
 
-export interface ComposeCli {
-  /** argv prefix: ['docker', 'compose'] or ['docker-compose'] */
-  argv: string[];
-  version: 'v2' | 'v1';
-}
-
-/** `docker compose` (v2 plugin) when it answers, else `docker-compose` (v1 or the v2 standalone binary). */
-export function detectCompose(env: NodeJS.ProcessEnv = process.env): ComposeCli | null {
-  const tryRun = (cmd: string, args: string[]) => spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 15_000 });
-  const v2 = tryRun('docker', ['compose', 'version', '--short']);
-  if (v2.status === 0) return { argv: ['docker', 'compose'], version: 'v2' };
-  const v1 = tryRun('docker-compose', ['version', '--short']);
-  if (v1.status === 0) return { argv: ['docker-compose'], version: /^v?1\./.test(v1.stdout.trim()) ? 'v1' : 'v2' };
-  return null;
-}
+// The Compose CLI detection is the deploy CLI's (scripts/deploy must not import from here).
+export { detectCompose, type ComposeCli } from '../deploy/runtimes/compose-cli.ts';

@@ -6,6 +6,7 @@ import { planDeploy, type DeployContext, type DeployRequest } from './deploy.ts'
 import { readLock } from './lock.ts';
 import { lineDiff, readTemplate, renderUpstream, upstreamVars } from './nginx-switch.ts';
 import { readState } from './state.ts';
+import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 const s = (ms: number) => `${ms / 1000} s`;
 
@@ -27,13 +28,13 @@ export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (lin
     for (const c of runtime.describeStart(target, resolved)) print(`     ${c}`);
   }
   if (req.skipTests) step('health gate SKIPPED (--skip-tests)');
-  else step(`health gate: GET ${target}'s /api/health/system every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
+  else step(`health gate: GET ${target}'s ${HEALTH_SYSTEM_PATH} every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
   const current = existsSync(nginx.upstreamFile) ? readFileSync(nginx.upstreamFile, 'utf8') : '';
   const next = renderUpstream(readTemplate(nginx), upstreamVars(nginx, target, resolved.version, '<deploy time>', from ?? undefined));
   step(`switch: write ${nginx.upstreamFile} (temp file in the same directory, then rename), then`);
   print(`     ${nginx.describeTest()}`);
   print(`     ${nginx.describeReload()}`);
-  print(`     confirm: GET ${cfg.nginxUrl}/api/health/live until x-deployment-slot: ${target}, x-app-version: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on any failure put the old file back (and reload)`);
+  print(`     confirm: GET ${cfg.nginxUrl}${HEALTH_LIVE_PATH} until ${SLOT_HEADER}: ${target}, ${VERSION_HEADER}: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on any failure put the old file back (and reload)`);
   print('   upstream diff:');
   for (const l of lineDiff(current, next, nginx.upstreamFile).split('\n')) print(`     ${l}`);
   if (cfg.monitorMs > 0) step(`monitor: GET ${cfg.nginxUrl}/api/health/system every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);

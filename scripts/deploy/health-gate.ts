@@ -5,6 +5,7 @@
 import { describeProbe, type ProbeResult } from './http-probe.ts';
 import type { Runtime } from './runtime.ts';
 import { sleep, type Logger, type Slot } from './types.ts';
+import { HEALTH_SYSTEM_PATH, type SlotIdentity } from '../../lib/deploy-contract.ts';
 
 export interface GateOptions {
   runtime: Runtime;
@@ -35,7 +36,8 @@ export function judgeHealth(p: ProbeResult, expect: { slot: Slot; version: strin
     const hint = p.status === 206 ? ' (degraded; pass --allow-degraded to accept 206)' : '';
     return { pass: false, final: false, reason: `HTTP ${p.status}${hint}` };
   }
-  let body: { version?: unknown; slot?: unknown };
+  // The fields the app reports (lib/deploy-contract.ts), read as unknown: any server may answer on the port.
+  let body: { [K in keyof SlotIdentity]?: unknown };
   try {
     body = JSON.parse(p.body) as typeof body;
   } catch {
@@ -52,7 +54,7 @@ export async function healthGate(o: GateOptions): Promise<GateResult> {
   let reason = 'no probe ran';
   for (let attempt = 1; ; attempt++) {
     const t = performance.now();
-    const p = await o.runtime.probe(o.slot, '/api/health/system', o.probeTimeoutMs, o.signal);
+    const p = await o.runtime.probe(o.slot, HEALTH_SYSTEM_PATH, o.probeTimeoutMs, o.signal);
     probes.push(p);
     const v = judgeHealth(p, o);
     if (v.pass) {

@@ -3,6 +3,7 @@
 // rides an old keepalive socket. Never throws: failures come back as { ok: false, error }.
 import http from 'node:http';
 import https from 'node:https';
+import { SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 export interface ProbeResult {
   url: string;
@@ -61,7 +62,7 @@ export function httpGet(url: string, timeoutMs: number, signal?: AbortSignal): P
 
 /** One line for logs: "200 in 12 ms (slot=green version=v2)" / "error ECONNREFUSED after 1 ms". */
 export function describeProbe(r: ProbeResult): string {
-  const tag = r.headers['x-deployment-slot'] ? ` slot=${r.headers['x-deployment-slot']} version=${r.headers['x-app-version'] ?? '?'}` : '';
+  const tag = r.headers[SLOT_HEADER] ? ` slot=${r.headers[SLOT_HEADER]} version=${r.headers[VERSION_HEADER] ?? '?'}` : '';
   if (r.status === null) return `${r.at} error ${r.error} after ${r.ms} ms`;
   return `${r.at} HTTP ${r.status} in ${r.ms} ms${tag}`;
 }

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processStartTime } from './procfs.ts';
 import { DeployError, EXIT, sleep, type Logger } from './types.ts';
 
 export interface LockOwner {
@@ -39,21 +40,12 @@ export function readLock(stateDir: string): LockOwner | null {
   }
 }
 
-function procStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 function stale(owner: LockOwner | null): boolean {
   // A lock from another host cannot be checked from here; only a dead pid on this host is stale.
   if (owner === null || owner.host !== hostname()) return false;
   if (!isAlive(owner.pid)) return true;
-  const now = procStart(owner.pid);
-  return owner.procStart !== undefined && now !== undefined && now !== owner.procStart;
+  const now = processStartTime(owner.pid);
+  return owner.procStart !== undefined && now !== null && now !== owner.procStart;
 }
 
 function tryLink(stateDir: string, owner: LockOwner): boolean {
@@ -97,7 +89,7 @@ function breakStale(stateDir: string, seen: LockOwner): void {
 
 export async function acquireLock(stateDir: string, command: string, log: Logger, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<Lock> {
   mkdirSync(stateDir, { recursive: true });
-  const owner: LockOwner = { pid: process.pid, procStart: procStart(process.pid), host: hostname(), startedAt: new Date().toISOString(), command };
+  const owner: LockOwner = { pid: process.pid, procStart: processStartTime(process.pid) ?? undefined, host: hostname(), startedAt: new Date().toISOString(), command };
   const deadline = Date.now() + (opts.waitMs ?? 0);
   let announced = false;
   for (;;) {

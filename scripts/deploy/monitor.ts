@@ -4,6 +4,7 @@
 // (Kubernetes' failureThreshold idea): the caller flips traffic back to the old slot.
 import { describeProbe, httpGet, type ProbeResult } from './http-probe.ts';
 import { sleep, type Logger, type Slot } from './types.ts';
+import { HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 export interface MonitorOptions {
   nginxUrl: string;
@@ -30,8 +31,8 @@ export interface MonitorResult {
 export function judgeThroughNginx(p: ProbeResult, o: Pick<MonitorOptions, 'slot' | 'version' | 'allowDegraded'>): string | null {
   if (p.status === null) return `no answer through nginx (${p.error})`;
   if (!(p.status === 200 || (o.allowDegraded && p.status === 206))) return `HTTP ${p.status} through nginx`;
-  const slot = p.headers['x-deployment-slot'];
-  const version = p.headers['x-app-version'];
+  const slot = p.headers[SLOT_HEADER];
+  const version = p.headers[VERSION_HEADER];
   if (slot !== o.slot || version !== o.version) return `served by slot=${slot ?? '?'} version=${version ?? '?'}, expected ${o.slot} ${o.version}`;
   return null;
 }
@@ -44,7 +45,7 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
   let last: ProbeResult | undefined;
   while (performance.now() - started < o.durationMs) {
     const t = performance.now();
-    last = await httpGet(`${o.nginxUrl}/api/health/system`, o.probeTimeoutMs, o.signal);
+    last = await httpGet(`${o.nginxUrl}${HEALTH_SYSTEM_PATH}`, o.probeTimeoutMs, o.signal);
     if (o.signal?.aborted) break;
     probes++;
     const problem = judgeThroughNginx(last, o);

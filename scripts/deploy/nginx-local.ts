@@ -4,9 +4,11 @@
 // Old workers after a reload are found through /proc: the master's children that existed before
 // the reload (title "worker process" until they get the shutdown signal, then "... is shutting down").
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandResult, NginxControl } from './nginx-control.ts';
+import { childPids, cmdline } from './procfs.ts';
+import { shellQuote } from './shell-quote.ts';
 import type { Slot } from './types.ts';
 
 export interface LocalNginxOptions {
@@ -40,10 +42,6 @@ function run(bin: string, args: string[], timeoutMs = 15_000): Promise<CommandRe
       res({ ok: code === 0, output: output.trim() || (code === 0 ? '' : `${bin} exited ${code ?? signal}`) });
     });
   });
-}
-
-function quote(a: string): string {
-  return /^[A-Za-z0-9_./:=@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 export class LocalNginxControl implements NginxControl {
@@ -110,18 +108,7 @@ export class LocalNginxControl implements NginxControl {
 
   /** Worker pids (children of the master) with their process titles. */
   private workers(master: number): { pid: number; title: string }[] {
-    const out: { pid: number; title: string }[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === master) out.push({ pid: Number(entry), title: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
-      } catch {
-        /* process went away while we looked */
-      }
-    }
-    return out;
+    return childPids(master).map((pid) => ({ pid, title: cmdline(pid) }));
   }
 
   async oldWorkers(): Promise<{ accepting: number; draining: number } | null> {
@@ -138,11 +125,11 @@ export class LocalNginxControl implements NginxControl {
   }
 
   describeTest(): string {
-    return [this.opts.bin, ...this.baseArgs(), '-t'].map(quote).join(' ');
+    return [this.opts.bin, ...this.baseArgs(), '-t'].map(shellQuote).join(' ');
   }
 
   describeReload(): string {
     const cmd = [this.opts.bin, ...this.baseArgs()];
-    return this.masterPid() === null ? `${cmd.map(quote).join(' ')}   (nginx not running: start it)` : [...cmd, '-s', 'reload'].map(quote).join(' ');
+    return this.masterPid() === null ? `${cmd.map(shellQuote).join(' ')}   (nginx not running: start it)` : [...cmd, '-s', 'reload'].map(shellQuote).join(' ');
   }
 }

@@ -10,6 +10,7 @@ import { atomicWrite } from './atomic-file.ts';
 import { describeProbe, httpGet, type ProbeResult } from './http-probe.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { DeployError, EXIT, sleep, type Logger, type Slot } from './types.ts';
+import { HEALTH_LIVE_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 export interface UpstreamVars {
   slot: Slot;
@@ -105,14 +106,14 @@ export async function confirmThroughNginx(o: Pick<SwitchOptions, 'nginxUrl' | 's
   let last: ProbeResult;
   let bad = 0;
   do {
-    last = await httpGet(`${o.nginxUrl}/api/health/live`, o.probeTimeoutMs);
-    if (last.status !== null && last.status < 500 && last.headers['x-deployment-slot'] === o.slot && last.headers['x-app-version'] === o.version) {
+    last = await httpGet(`${o.nginxUrl}${HEALTH_LIVE_PATH}`, o.probeTimeoutMs);
+    if (last.status !== null && last.status < 500 && last.headers[SLOT_HEADER] === o.slot && last.headers[VERSION_HEADER] === o.version) {
       return { ok: true, ms: Math.round(performance.now() - started), last };
     }
     // With a backup server, an answer from the backup after the old workers stopped accepting
     // means nginx fell back: the target refused or broke the request. Users are still served (by
     // the backup), but the switch has failed just as surely as on a 502.
-    const fellBack = o.backup !== undefined && last.headers['x-deployment-slot'] === o.backup;
+    const fellBack = o.backup !== undefined && last.headers[SLOT_HEADER] === o.backup;
     bad = last.status === null || last.status >= 500 || fellBack ? bad + 1 : 0;
     if (bad >= badLimit) break;
     await sleep(50);

@@ -6,6 +6,7 @@ import { httpGet } from './http-probe.ts';
 import { readLock } from './lock.ts';
 import { readHistory, readState } from './state.ts';
 import { SLOTS } from './types.ts';
+import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
 export interface StatusReport {
   active: string | null;
@@ -25,18 +26,18 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
       const info = await runtime.inspect(slot);
       let health = 'not running';
       if (info.running) {
-        const p = await runtime.probe(slot, '/api/health/system', timeout);
+        const p = await runtime.probe(slot, HEALTH_SYSTEM_PATH, timeout);
         health = p.status === null ? `no answer (${p.error})` : `HTTP ${p.status}${p.status === 200 ? ' healthy' : p.status === 206 ? ' degraded' : p.status === 503 ? ' unhealthy' : ''}`;
       }
       return { slot, recordedVersion: state.slots[slot]?.version ?? null, running: info.running, pid: info.pid ?? null, version: info.version ?? null, health, detail: info.detail ?? null };
     }),
   );
-  const through = await httpGet(`${cfg.nginxUrl}/api/health/live`, timeout);
+  const through = await httpGet(`${cfg.nginxUrl}${HEALTH_LIVE_PATH}`, timeout);
   return {
     active: state.active,
     previous: state.previous,
     slots,
-    nginx: { running: await nginx.isRunning(), servedBy: through.headers['x-deployment-slot'] ?? null, version: through.headers['x-app-version'] ?? null, status: through.status, error: through.error },
+    nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
     lock: readLock(cfg.stateDir),
     recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
   };

@@ -1,8 +1,9 @@
 // Shared vocabulary of the deploy CLI: slots, exit codes, the error type every step throws, and
 // the logger the steps print through.
+import { DEPLOY_SLOTS, type DeploySlot } from '../../lib/deploy-contract.ts';
 
-export const SLOTS = ['blue', 'green'] as const;
-export type Slot = (typeof SLOTS)[number];
+export const SLOTS = DEPLOY_SLOTS;
+export type Slot = DeploySlot;
 
 export function otherSlot(slot: Slot): Slot {
   return slot === 'blue' ? 'green' : 'blue';

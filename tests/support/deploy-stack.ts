@@ -4,7 +4,7 @@
 // build; each runs with APP_VERSION = its release name, which the app reports), free slot ports,
 // an env file, and helpers to run the deploy CLI as an operator would. Used by the integration
 // tests and by bench/deploy.ts; stop() ends every process it (or the CLI) started, by PID.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import { ROOT, SERVER_JS } from './app.ts';
 import { startPostgres, removePostgresDir, type PgServer } from './postgres.ts';
 import { freePort, isAlive, stopPid } from './proc.ts';
 import { startRedis, type RedisServer } from './redis.ts';
+import { childPids } from '../../scripts/deploy/procfs.ts';
 
 export const CLI = join(ROOT, 'scripts/deploy/cli.ts');
 export const WRAPPER = join(ROOT, 'scripts/deploy-blue-green.sh');
@@ -164,15 +165,5 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
 
 /** Children of the nginx master (workers): a reload replaces them, so an unchanged set = no reload. */
 export function nginxWorkerPids(masterPid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === masterPid) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out.sort((a, b) => a - b);
+  return childPids(masterPid);
 }

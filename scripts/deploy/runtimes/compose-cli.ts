@@ -2,9 +2,27 @@
 // `docker compose` (v2 plugin) vs `docker-compose` (v1, or the v2 standalone binary) once, always
 // passes `-f <compose file>` from the repository root, and turns a failed command into a
 // DeployError that carries docker's own message (never swallowed).
+// The detection lives here (scripts/containers imports it, never the reverse): the deploy CLI
+// runs on production hosts that have Node and the checkout but no node_modules.
 import { spawn, spawnSync } from 'node:child_process';
-import { detectCompose, type ComposeCli } from '../../containers/compose.ts';
+import { shellQuote } from '../shell-quote.ts';
 import { DeployError, EXIT } from '../types.ts';
+
+export interface ComposeCli {
+  /** argv prefix: ['docker', 'compose'] or ['docker-compose'] */
+  argv: string[];
+  version: 'v2' | 'v1';
+}
+
+/** `docker compose` (v2 plugin) when it answers, else `docker-compose` (v1 or the v2 standalone binary). */
+export function detectCompose(env: NodeJS.ProcessEnv = process.env): ComposeCli | null {
+  const tryRun = (cmd: string, args: string[]) => spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 15_000 });
+  const v2 = tryRun('docker', ['compose', 'version', '--short']);
+  if (v2.status === 0) return { argv: ['docker', 'compose'], version: 'v2' };
+  const v1 = tryRun('docker-compose', ['version', '--short']);
+  if (v1.status === 0) return { argv: ['docker-compose'], version: /^v?1\./.test(v1.stdout.trim()) ? 'v1' : 'v2' };
+  return null;
+}
 
 export interface ComposeOptions {
   /** Repository root: the compose project directory. */
@@ -21,10 +39,6 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-function quote(a: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Last non-empty lines of docker's output, for a one-line-ish error. */
@@ -56,8 +70,8 @@ export class Compose {
 
   /** For --dry-run and messages: the command as an operator would type it (env prefix included). */
   describe(argv: string[], env: Record<string, string> = {}): string {
-    const prefix = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
-    return [...prefix, ...argv.map(quote)].join(' ');
+    const prefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    return [...prefix, ...argv.map(shellQuote)].join(' ');
   }
 
   /** Dry-run friendly description that does not need the CLI detected. */

@@ -14,8 +14,8 @@ import { resolve } from 'node:path';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, type Slot } from '../types.ts';
-import { parseCompose } from '../../containers/compose.ts';
 import { Compose, envOf, newest, tail, type ComposeOptions } from './compose-cli.ts';
+import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ComposeRuntimeOptions extends ComposeOptions {
   /** Published loopback ports of the slots (the compose file's 127.0.0.1:3008 / 3009). */
@@ -38,6 +38,18 @@ function seconds(d: string | undefined): number {
   if (!m) return 0;
   const n = Number(m[1]);
   return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
+}
+
+/**
+ * The longest `stop_grace_period` in a compose file, in ms (0 when there is none). A line scan,
+ * not a YAML parse: the deploy CLI carries no YAML parser (it runs on hosts without
+ * node_modules), and the slots take their value from a shared anchor anyway. Taking the longest
+ * value in the file can only make a stop wait longer, never SIGKILL a draining server early.
+ */
+export function longestStopGraceMs(composeText: string): number {
+  let max = 0;
+  for (const m of composeText.matchAll(/^\s*stop_grace_period:\s*["']?([0-9.]+(?:ms|s|m|h)?)["']?\s*(?:#.*)?$/gm)) max = Math.max(max, seconds(m[1]) * 1000);
+  return max;
 }
 
 export class ComposeRuntime implements Runtime {
@@ -66,12 +78,10 @@ export class ComposeRuntime implements Runtime {
     return this.imageRepo().includes('/');
   }
 
-  /** The service's stop_grace_period from the compose file, in ms (0 when absent or unreadable). */
-  private composeGraceMs(slot: Slot): number {
+  /** The compose file's stop_grace_period, in ms (0 when absent or unreadable). */
+  private composeGraceMs(): number {
     try {
-      const file = resolve(this.compose.o.root, this.compose.o.file);
-      const svc = parseCompose(readFileSync(file, 'utf8')).services?.[serviceOf(slot)];
-      return seconds(svc?.stop_grace_period) * 1000;
+      return longestStopGraceMs(readFileSync(resolve(this.compose.o.root, this.compose.o.file), 'utf8'));
     } catch {
       return 0;
     }
@@ -126,20 +136,20 @@ export class ComposeRuntime implements Runtime {
       slot,
       running: c.State.Running,
       pid: c.State.Running ? c.State.Pid : undefined,
-      version: envOf(c, 'APP_VERSION'),
+      version: envOf(c, SLOT_ENV.version),
       startedAt: c.State.StartedAt,
       detail: `container ${c.Id.slice(0, 12)} ${c.Config.Image ?? ''}, 127.0.0.1:${this.ports[slot]}${health ? `, ${health}` : ''}`,
     };
   }
 
-  private stopSeconds(slot: Slot, graceMs: number): number {
-    return Math.ceil(Math.max(graceMs, this.composeGraceMs(slot)) / 1000);
+  private stopSeconds(graceMs: number): number {
+    return Math.ceil(Math.max(graceMs, this.composeGraceMs()) / 1000);
   }
 
   async stop(slot: Slot, graceMs: number): Promise<void> {
     const c = newest(await this.compose.containers(serviceOf(slot)));
     if (!c || !c.State.Running) return;
-    const t = this.stopSeconds(slot, graceMs);
+    const t = this.stopSeconds(graceMs);
     await this.compose.must(`stopping the ${slot} slot`, this.compose.composeArgv(['stop', '-t', String(t), serviceOf(slot)]), { timeoutMs: (t + 60) * 1000 });
   }
 
@@ -165,6 +175,6 @@ export class ComposeRuntime implements Runtime {
   }
 
   describeStop(slot: Slot, graceMs: number): string[] {
-    return [this.compose.describeCompose(['stop', '-t', String(this.stopSeconds(slot, graceMs)), serviceOf(slot)])];
+    return [this.compose.describeCompose(['stop', '-t', String(this.stopSeconds(graceMs)), serviceOf(slot)])];
   }
 }

@@ -13,8 +13,10 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
+import { processStartTime } from '../procfs.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
+import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ProcessRuntimeOptions {
   stateDir: string;
@@ -39,15 +41,6 @@ interface Meta {
 }
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-
-function procStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 function portAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -130,7 +123,7 @@ export class ProcessRuntime implements Runtime {
     const env: Record<string, string> = { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...fromFile };
     for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] && !(k in env)) env[k] = process.env[k]!;
     // Slot identity always wins over the env file.
-    Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, APP_VERSION: version, DEPLOYMENT_SLOT: slot });
+    Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, [SLOT_ENV.version]: version, [SLOT_ENV.slot]: slot });
     return env as NodeJS.ProcessEnv;
   }
 
@@ -148,7 +141,7 @@ export class ProcessRuntime implements Runtime {
       const pid = child.pid;
       if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
       child.unref();
-      const meta: Meta = { pid, procStart: procStart(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
+      const meta: Meta = { pid, procStart: processStartTime(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
       atomicWrite(this.metaFile(slot), `${JSON.stringify(meta)}\n`);
       return { slot, running: true, pid, version: v.version, startedAt: meta.startedAt, detail: `port ${port}` };
     } finally {
@@ -159,14 +152,14 @@ export class ProcessRuntime implements Runtime {
   async inspect(slot: Slot): Promise<SlotInfo> {
     const m = this.readMeta(slot);
     if (!m) return { slot, running: false };
-    const running = procStart(m.pid) === m.procStart && m.procStart !== '';
+    const running = processStartTime(m.pid) === m.procStart && m.procStart !== '';
     return { slot, running, pid: running ? m.pid : undefined, version: m.version, startedAt: m.startedAt, detail: `port ${m.port}, ${m.dir}` };
   }
 
   async stop(slot: Slot, graceMs: number): Promise<void> {
     const m = this.readMeta(slot);
     if (!m) return;
-    const alive = () => procStart(m.pid) === m.procStart && m.procStart !== '';
+    const alive = () => processStartTime(m.pid) === m.procStart && m.procStart !== '';
     if (alive()) {
       try {
         process.kill(m.pid, 'SIGTERM');
@@ -214,7 +207,7 @@ export class ProcessRuntime implements Runtime {
     const port = this.o.ports[slot];
     return [
       `stop any leftover ${slot} process recorded in ${this.metaFile(slot)}`,
-      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} APP_VERSION=${v.version} DEPLOYMENT_SLOT=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
+      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} ${SLOT_ENV.version}=${v.version} ${SLOT_ENV.slot}=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
     ];
   }
 

@@ -1,22 +1,24 @@
 // Unit tests of the deploy CLI's pure parts and file-level steps (lock, state/history, rendering,
 // diff, health judgement, config, argument parsing). The real nginx / app / load paths are in
 // tests/integration/deploy-*.test.ts.
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from './cli.ts';
-import { resolveConfig } from './config.ts';
-import { judgeHealth } from './health-gate.ts';
-import type { ProbeResult } from './http-probe.ts';
-import { acquireLock, readLock } from './lock.ts';
-import { judgeThroughNginx } from './monitor.ts';
-import { atomicWrite } from './atomic-file.ts';
-import { lineDiff, renderUpstream, upstreamVars } from './nginx-switch.ts';
-import type { NginxControl } from './nginx-control.ts';
-import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from './state.ts';
-import { DeployError, EXIT, silentLogger, type Logger } from './types.ts';
+import { main } from '../../scripts/deploy/cli.ts';
+import { resolveConfig } from '../../scripts/deploy/config.ts';
+import { judgeHealth } from '../../scripts/deploy/health-gate.ts';
+import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
+import { acquireLock, readLock } from '../../scripts/deploy/lock.ts';
+import { judgeThroughNginx } from '../../scripts/deploy/monitor.ts';
+import { atomicWrite } from '../../scripts/deploy/atomic-file.ts';
+import { lineDiff, renderUpstream, upstreamVars } from '../../scripts/deploy/nginx-switch.ts';
+import type { NginxControl } from '../../scripts/deploy/nginx-control.ts';
+import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from '../../scripts/deploy/state.ts';
+import { DeployError, EXIT, silentLogger, type Logger } from '../../scripts/deploy/types.ts';
+import { childPids, processStartTime, procStat } from '../../scripts/deploy/procfs.ts';
+import { shellQuote } from '../../scripts/deploy/shell-quote.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -192,7 +194,7 @@ describe('cli arguments', () => {
 });
 
 describe('scripts/deploy-blue-green.sh', () => {
-  const wrapper = new URL('../deploy-blue-green.sh', import.meta.url).pathname;
+  const wrapper = new URL('../../scripts/deploy-blue-green.sh', import.meta.url).pathname;
   it('refuses to run on Node < 24 with one line and exit 2', () => {
     // A stand-in `node` first on PATH that claims to be Node 22 (the wrapper only asks it for its major version).
     writeFileSync(join(dir, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 22;; --version) echo v22.0.0;; esac\n', { mode: 0o755 });
@@ -204,5 +206,32 @@ describe('scripts/deploy-blue-green.sh', () => {
     const r = spawnSync(wrapper, ['purple'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown slot or command "purple"/);
+  });
+});
+
+describe('procfs and shell quoting (one copy each)', () => {
+  it('parses /proc/<pid>/stat from the last ")": a command name with ") " in it does not shift the fields', async () => {
+    const bin = join(dir, 'x) y z');
+    copyFileSync('/bin/sleep', bin);
+    chmodSync(bin, 0o755);
+    const child = spawn(bin, ['5'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const stat = procStat(child.pid!);
+      expect(stat?.ppid).toBe(process.pid);
+      expect(stat?.startTime).toMatch(/^\d+$/);
+      expect(childPids(process.pid)).toContain(child.pid);
+      expect(processStartTime(child.pid!)).toBe(stat!.startTime);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(procStat(2 ** 22 + 1)).toBeNull(); // above pid_max: never a process
+  });
+
+  it('shellQuote leaves safe words alone and single-quotes the rest', () => {
+    expect(shellQuote('docker-compose')).toBe('docker-compose');
+    expect(shellQuote('APP_VERSION=1.0.0+abc')).toBe('APP_VERSION=1.0.0+abc');
+    expect(shellQuote('daemon off;')).toBe("'daemon off;'");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 });
