@@ -170,13 +170,14 @@ export interface LoadSummary {
 }
 
 export class Loaders {
-  private procs: { p: ChildProcessWithoutNullStreams; out: string; progress: number }[] = [];
+  private procs: { p: ChildProcessWithoutNullStreams; out: string; progress: number; closed: boolean }[] = [];
 
   constructor(c: Clone, image = 'node:24-bookworm-slim', maxDurationMs = 10 * 60_000) {
     const spec = JSON.stringify({ loads: LOAD_PER_CLIENT, maxDurationMs });
     for (let i = 0; i < LOAD_CLIENTS; i++) {
       const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, image, 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
-      const entry = { p, out: '', progress: 0 };
+      const entry = { p, out: '', progress: 0, closed: false };
+      p.once('close', () => (entry.closed = true));
       const onData = (b: Buffer) => {
         entry.out += b.toString();
         const m = [...entry.out.matchAll(/^progress (\d+)$/gm)].at(-1);
@@ -212,13 +213,17 @@ export class Loaders {
   async stop(): Promise<LoadSummary> {
     const results = await Promise.all(
       this.procs.map(
-        (e) =>
+        (e, i) =>
           new Promise<DriverStats[]>((resolve, reject) => {
-            e.p.once('close', () => {
+            const finish = () => {
+              clearTimeout(timer);
               const line = e.out.split('\n').find((l) => l.startsWith('result '));
-              if (!line) reject(new Error(`a load container ended without a result: ${e.out.slice(-2000)}`));
+              if (!line) reject(new Error(`load container ${i} ended (exit ${e.p.exitCode}) without a result: ${e.out.slice(-2000)}`));
               else resolve(JSON.parse(line.slice('result '.length)) as DriverStats[]);
-            });
+            };
+            const timer = setTimeout(() => reject(new Error(`load container ${i} did not report within 90 s of its stdin closing: ${e.out.slice(-1000)}`)), 90_000);
+            if (e.closed) finish();
+            else e.p.once('close', finish);
             e.p.stdin.end();
           }),
       ),

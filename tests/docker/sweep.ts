@@ -24,8 +24,8 @@ export function sweep(engine: Engine, log: Log, phase: 'before' | 'after' = 'bef
   const env = engine.env;
   const docker = (...args: string[]) => run('docker', args, { env, timeoutMs: 180_000 });
   const ids = new Set([
-    ...lines(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout),
-    ...lines(docker('ps', '-aq', '--filter', `label=${TEST_LABEL}`).stdout),
+    ...lines(docker('ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout),
+    ...lines(docker('ps', '-aq', '--no-trunc', '--filter', `label=${TEST_LABEL}`).stdout),
   ]);
   for (const name of STACK_CONTAINERS) {
     const r = docker('inspect', '--format', '{{.Id}}|{{index .Config.Labels "com.docker.compose.project"}}|{{index .Config.Labels "com.docker.compose.project.working_dir"}}', name);
