@@ -170,22 +170,23 @@ export interface LoadSummary {
 }
 
 export class Loaders {
-  private procs: { p: ChildProcessWithoutNullStreams; out: string; progress: number; closed: boolean }[] = [];
+  private procs: { p: ChildProcessWithoutNullStreams; out: string; err: string; progress: number; closed: boolean }[] = [];
 
   constructor(c: Clone, image = 'node:24-bookworm-slim', maxDurationMs = 10 * 60_000) {
     const spec = JSON.stringify({ loads: LOAD_PER_CLIENT, maxDurationMs });
     for (let i = 0; i < LOAD_CLIENTS; i++) {
       const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, image, 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
-      const entry = { p, out: '', progress: 0, closed: false };
+      const entry = { p, out: '', err: '', progress: 0, closed: false };
       p.once('close', () => (entry.closed = true));
-      const onData = (b: Buffer) => {
+      // stdout: `progress N` lines, then the `result` line (large: every sample); stderr apart, so
+      // nothing can land in the middle of the result.
+      p.stdout.on('data', (b: Buffer) => {
+        const before = entry.out.length;
         entry.out += b.toString();
-        const m = [...entry.out.matchAll(/^progress (\d+)$/gm)].at(-1);
+        const m = [...entry.out.slice(Math.max(0, before - 40)).matchAll(/^progress (\d+)$/gm)].at(-1);
         if (m) entry.progress = Number(m[1]);
-        if (entry.out.length > 64_000_000) entry.out = entry.out.slice(-32_000_000);
-      };
-      p.stdout.on('data', onData);
-      p.stderr.on('data', onData);
+      });
+      p.stderr.on('data', (b: Buffer) => (entry.err = `${entry.err}${b.toString()}`.slice(-20_000)));
       this.procs.push(entry);
     }
   }
@@ -200,7 +201,7 @@ export class Loaders {
     const deadline = Date.now() + timeoutMs;
     while (this.completed() < target) {
       const dead = this.procs.find((e) => e.p.exitCode !== null);
-      if (dead) throw new Error(`a load container exited (${dead.p.exitCode}): ${dead.out.slice(-2000)}`);
+      if (dead) throw new Error(`a load container exited (${dead.p.exitCode}): ${dead.err.slice(-2000)}`);
       if (Date.now() > deadline) throw new Error(`load: ${n} responses did not complete within ${timeoutMs} ms (at ${this.completed()})`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -218,10 +219,14 @@ export class Loaders {
             const finish = () => {
               clearTimeout(timer);
               const line = e.out.split('\n').find((l) => l.startsWith('result '));
-              if (!line) reject(new Error(`load container ${i} ended (exit ${e.p.exitCode}) without a result: ${e.out.slice(-2000)}`));
-              else resolve(JSON.parse(line.slice('result '.length)) as DriverStats[]);
+              try {
+                if (!line) throw new Error('no result line');
+                resolve(JSON.parse(line.slice('result '.length)) as DriverStats[]);
+              } catch (err) {
+                reject(new Error(`load container ${i} ended (exit ${e.p.exitCode}) without a readable result (${(err as Error).message}); stderr: ${e.err.slice(-2000)}`));
+              }
             };
-            const timer = setTimeout(() => reject(new Error(`load container ${i} did not report within 90 s of its stdin closing: ${e.out.slice(-1000)}`)), 90_000);
+            const timer = setTimeout(() => reject(new Error(`load container ${i} did not report within 90 s of its stdin closing; stderr: ${e.err.slice(-1000)}`)), 90_000);
             if (e.closed) finish();
             else e.p.once('close', finish);
             e.p.stdin.end();
