@@ -9,7 +9,7 @@
 // (tests/docker/fixtures/bad-release), never a switch in the product.
 // Only Supabase REST and the Anthropic API are stand-ins (a container on the stack's network).
 // Run through `npm run test:docker` (tests/docker/run.ts provides the engine and base images).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restartOwnEngine, run } from './engine.ts';
@@ -105,6 +105,15 @@ function buildFault(tag: string, dockerfile: string): void {
   expect(r.code, `docker build unite-hub:${tag}: ${tail(r.stderr)}`).toBe(0);
 }
 
+/**
+ * The `docker-compose -f docker-compose.production.yml ...` commands of the guide's Troubleshooting
+ * section, as written (those that follow logs forever or stop a slot are left out).
+ */
+function troubleshootingCommands(guide: string): string[] {
+  const section = /### Troubleshooting\n([\s\S]*?)\n### /.exec(guide)?.[1] ?? '';
+  return [...section.matchAll(/`(docker-compose -f docker-compose\.production\.yml [^`]+)`/g)].map((m) => m[1]!).filter((cmd) => !/ logs -f| stop /.test(cmd));
+}
+
 async function poll(label: string, fn: () => Http, ok: (h: Http) => boolean, timeoutMs: number): Promise<Http> {
   const deadline = Date.now() + timeoutMs;
   let last = fn();
@@ -158,6 +167,19 @@ describe('production path on a real Docker engine', () => {
     expect(redirect.status).toBe(301);
     expect(redirect.headers.location).toBe('https://localhost/admin');
   });
+
+  step("the guide's troubleshooting commands work without a TTY (as over ssh or in CI)", async () => {
+    const cmds = troubleshootingCommands(readFileSync(join(c.dir, 'docs/production.md'), 'utf8'));
+    expect(cmds.length).toBeGreaterThan(5);
+    for (const cmd of cmds) {
+      // The database check names a placeholder host: point it at the stand-in the slots use.
+      const line = cmd.replace('db.your-project.supabase.co 5432', 'standins 8081');
+      const r = run('sh', ['-c', `${line} </dev/null`], { cwd: c.dir, env: c.env, timeoutMs: 60_000 });
+      expect(r.code, `${line}\n${tail(`${r.stdout}${r.stderr}`, 10)}`).toBe(0);
+      if (/redis-cli ping/.test(line)) expect(r.stdout).toContain('PONG');
+      if (/printenv/.test(line)) expect(r.stdout.split('\n').slice(0, 2)).toEqual(['blue', 'latest']);
+    }
+  }, false);
 
   step('deploy green --version v2 under load', async () => {
     const b = compose(c, ['build'], { env: { APP_VERSION: 'v2' }, timeoutMs: 40 * 60_000 });
