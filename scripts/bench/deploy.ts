@@ -1,27 +1,43 @@
 // npm run bench:deploy — blue/green deploy numbers on this machine, under continuous load through
 // real nginx to the real production build (Postgres, Redis and the Anthropic stand-in as in the
-// integration tests). Measures: requests sent / failed during a deploy and during a rollback, the
-// switch latency (nginx reload -> first response from the new slot), the flip-back time after a
-// crash in the monitor window, and each phase's duration. Prints and appends to docs/BENCHMARKS.md.
+// integration tests), process runtime. Two parts:
+//  1. single deploy, rollback and a crash in the monitor window (flip-back): requests failed,
+//     client retries, switch latency, each phase's duration;
+//  2. a series of SWITCHES switches in a row (deploys alternating blue/green) under RATE req/s,
+//     half on keep-alive connections and half on a new connection per request, with STREAMS long
+//     streaming requests (SSE, tests/support/stream-release.ts) opened before each switch: failed
+//     requests, client retries, long requests cut, switch latency (switch decided -> first
+//     response from the new slot, as the CLI measures it), nginx worker pids before/after.
+// Prints and appends to docs/BENCHMARKS.md.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startDeployStack, type DeployStack } from '../../tests/support/deploy-stack.ts';
+import { nginxWorkerPids, startDeployStack, type DeployStack } from '../../tests/support/deploy-stack.ts';
 import { servedBy, startLoad, type LoadStats } from '../../tests/support/http-load.ts';
 import { waitFor } from '../../tests/support/proc.ts';
+import { openStream, type StreamResult } from '../../tests/support/stream-release.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
-import { appendReport } from './report.ts';
+import { appendReport, table } from './report.ts';
 
 const RATE = 200;
-/** Part of RATE sent on a new connection per request (no keep-alive, never retried). */
-const FRESH_RATE = 40;
+const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 20);
+const STREAMS = 10;
+const STREAM_MS = 6000;
 
 const lastRecord = (s: DeployStack): HistoryRecord => JSON.parse(readFileSync(join(s.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').at(-1)!) as HistoryRecord;
 
-async function underLoad(s: DeployStack, step: () => Promise<void>): Promise<LoadStats> {
+interface Loaded {
+  all: LoadStats;
+  keepAlive: LoadStats;
+  fresh: LoadStats;
+}
+
+/** Runs `step` under RATE req/s through nginx: half keep-alive (browser-like), half a new connection per request (never retried). */
+async function underLoad(s: DeployStack, step: () => Promise<void>, maxDurationMs = 120_000): Promise<Loaded> {
   const paths = ['/api/health/live', '/'];
-  const l = startLoad({ url: s.nginxUrl, paths, rate: RATE - FRESH_RATE, concurrency: 32, maxRequests: 30_000, maxDurationMs: 120_000 });
-  const f = startLoad({ url: s.nginxUrl, paths, rate: FRESH_RATE, concurrency: 8, maxRequests: 10_000, maxDurationMs: 120_000, keepAlive: false });
+  const half = RATE / 2;
+  const l = startLoad({ url: s.nginxUrl, paths, rate: half, concurrency: 32, maxRequests: (half * maxDurationMs) / 1000, maxDurationMs });
+  const f = startLoad({ url: s.nginxUrl, paths, rate: half, concurrency: 32, maxRequests: (half * maxDurationMs) / 1000, maxDurationMs, keepAlive: false });
   try {
     await l.waitForResponses(RATE);
     await step();
@@ -29,18 +45,11 @@ async function underLoad(s: DeployStack, step: () => Promise<void>): Promise<Loa
   } finally {
     await Promise.all([l.stop(), f.stop()]);
   }
-  // One combined view: both loads' samples and counters.
   const a = l.stats();
   const b = f.stats();
   const sum = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries([...new Set([...Object.keys(x), ...Object.keys(y)])].map((k) => [k, (x[k] ?? 0) + (y[k] ?? 0)]));
-  return { ...a, sent: a.sent + b.sent, completed: a.completed + b.completed, ok2xx: a.ok2xx + b.ok2xx, non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors, statuses: sum(a.statuses, b.statuses), errorKinds: sum(a.errorKinds, b.errorKinds), ratePerSec: a.ratePerSec + b.ratePerSec, samples: [...a.samples, ...b.samples].sort((x, y) => x.t - y.t) };
-}
-
-interface Row {
-  scenario: string;
-  exit: number | null;
-  load: LoadStats;
-  rec: HistoryRecord;
+  const all = { ...a, sent: a.sent + b.sent, completed: a.completed + b.completed, ok2xx: a.ok2xx + b.ok2xx, non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors, statuses: sum(a.statuses, b.statuses), errorKinds: sum(a.errorKinds, b.errorKinds), staleKeepAliveRetries: a.staleKeepAliveRetries + b.staleKeepAliveRetries, ratePerSec: a.ratePerSec + b.ratePerSec, samples: [...a.samples, ...b.samples].sort((x, y) => x.t - y.t) };
+  return { all, keepAlive: a, fresh: b };
 }
 
 const phases = (r: HistoryRecord) => r.phases.map((p) => `${p.name} ${p.ms}`).join(', ');
@@ -53,49 +62,90 @@ function failedCell(l: LoadStats): string {
   ];
   return kinds.length ? `${failed(l)} (${kinds.join(', ')})` : String(failed(l));
 }
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 const stack = await startDeployStack();
-const rows: Row[] = [];
+const timings = ['--gate-interval', '0.25', '--monitor', '5', '--monitor-interval', '0.5'];
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+const nginxV = (spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx').replace('nginx version: ', ''); // nginx -v prints to stderr
 try {
   const first = await stack.cli(['blue', '--version', 'v1', '--monitor', '0']);
   if (first.code !== 0) throw new Error(`first deploy failed:\n${first.output}`);
-  const timings = ['--gate-interval', '0.25', '--monitor', '5', '--monitor-interval', '0.5'];
 
+  // ---- 1. deploy, rollback, flip-back
+  const rows: { scenario: string; exit: number | null; load: LoadStats; rec: HistoryRecord }[] = [];
   let exit: number | null = null;
   let load = await underLoad(stack, async () => void (exit = (await stack.cli(['green', '--version', 'v2', ...timings])).code));
-  rows.push({ scenario: 'deploy blue v1 -> green v2', exit, load, rec: lastRecord(stack) });
-
+  rows.push({ scenario: 'deploy blue v1 -> green v2', exit, load: load.all, rec: lastRecord(stack) });
   load = await underLoad(stack, async () => void (exit = (await stack.cli(['--rollback', ...timings])).code));
-  rows.push({ scenario: 'rollback green -> blue v1 (blue restarted)', exit, load, rec: lastRecord(stack) });
-
+  rows.push({ scenario: 'rollback green -> blue v1 (blue restarted)', exit, load: load.all, rec: lastRecord(stack) });
   // Flip-back: green v3 crashes (SIGKILL) right after the switch; the monitor notices, traffic goes back to blue.
-  let killedAt = 0;
   let killToExitMs = 0;
   load = await underLoad(stack, async () => {
     const run = stack.spawnCli(['green', '--version', 'v3', '--gate-interval', '0.25', '--monitor', '30', '--monitor-interval', '0.25', '--monitor-failures', '2']);
     await waitFor('the switch to green to complete (monitor running)', async () => /\[monitor\]/.test(run.output()), 60_000, 10);
     process.kill(stack.slotPid('green')!, 'SIGKILL');
-    killedAt = performance.now();
+    const killedAt = performance.now();
     exit = (await run.done).code;
     killToExitMs = Math.round(performance.now() - killedAt);
   });
   const flipRec = lastRecord(stack);
-  for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}`);
-  if (exit !== 3) throw new Error(`flip-back scenario: exit ${exit}, expected 3 (rolled back)`);
-  rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load, rec: flipRec });
+  rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load: load.all, rec: flipRec });
+  for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0], [rows[2]!, 3]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}`);
 
-  const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx'; // nginx -v prints to stderr
+  // ---- 2. SWITCHES switches in a row, long streams spanning each
+  const master = stack.nginxMasterPid()!;
+  const workersBefore = nginxWorkerPids(master);
+  const latencies: number[] = [];
+  const streams: (StreamResult & { switch: number; spanned: boolean })[] = [];
+  const exits: (number | null)[] = [];
+  const series = await underLoad(
+    stack,
+    async () => {
+      for (let i = 1; i <= SWITCHES; i++) {
+        const target = JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')).active === 'blue' ? 'green' : 'blue';
+        const run = stack.spawnCli([target, '--version', i % 2 ? 'v2' : 'v1', '--gate-interval', '0.25', '--monitor', '0']);
+        // Long requests open while the new slot passes its gate: they start on the live slot and
+        // run across the switch.
+        await waitFor(`switch ${i}: the gate to start`, async () => /\[gate\]/.test(run.output()), 60_000, 10);
+        const openedAt = performance.now();
+        const opened = Array.from({ length: STREAMS }, () => openStream(stack.nginxUrl, STREAM_MS));
+        await waitFor(`switch ${i}: the switch`, async () => /nginx now routes to|\[monitor\]|\[drain\]|FAILED/.test(run.output()), 60_000, 5);
+        const switchedAt = performance.now();
+        const r = await run.done;
+        exits.push(r.code);
+        if (r.code !== 0) throw new Error(`switch ${i} failed (exit ${r.code}):\n${r.output}`);
+        latencies.push(lastRecord(stack).metrics.switchLatencyMs ?? NaN);
+        // Spanned = served by the slot traffic left, and still streaming when the switch was seen done.
+        for (const s of await Promise.all(opened)) streams.push({ ...s, switch: i, spanned: s.slot !== null && s.slot !== target && openedAt + s.ms > switchedAt });
+      }
+    },
+    SWITCHES * 60_000,
+  );
+  const workersAfter = nginxWorkerPids(master);
+  const cut = streams.filter((s) => !s.complete);
+  const spanned = streams.filter((s) => s.spanned);
+
   const lines = [
-    `Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE - FRESH_RATE} req/s on 32 keep-alive connections plus ${FRESH_RATE} req/s on a new connection per request; the only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte, which nginx's exiting workers do to idle connections at a reload), counted in its own column. Slots: the production build (.next/standalone) as releases v1/v2/v3. Gate probe interval 0.25 s, monitor 5 s (0.5 s interval) for deploy and rollback.`,
+    `Process runtime, commit ${commit}, ${nginxV}. Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE / 2} req/s on 32 keep-alive connections plus ${RATE / 2} req/s on a new connection per request. The only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte), counted in its own column; every other error or non-2xx counts as failed. Slots: the production build as releases v1/v2/v3 (plus the bench's test-only streaming route).`,
     '',
-    '| scenario | exit | requests sent | failed / non-2xx | stale keep-alive retries | achieved req/s | switch latency (reload -> first response from new slot) | phases (ms) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.exit} | ${r.load.sent} | ${failedCell(r.load)} | ${r.load.staleKeepAliveRetries} | ${r.load.ratePerSec} | ${r.rec.metrics.switchLatencyMs ?? '-'} ms | ${phases(r.rec)} |`),
+    table(
+      ['scenario', 'exit', 'requests sent', 'failed / non-2xx', 'client retries', 'achieved req/s', 'switch latency (decided -> first response from new slot)', 'phases (ms)'],
+      rows.map((r) => [r.scenario, String(r.exit), r.load.sent, failedCell(r.load), r.load.staleKeepAliveRetries, r.load.ratePerSec, `${r.rec.metrics.switchLatencyMs ?? '-'} ms`, phases(r.rec)]),
+    ),
     '',
-    `Flip-back: the monitor's flip-back phase (render, nginx -t, reload, confirm blue answers) took ${flipRec.metrics.flipBackMs} ms; from the SIGKILL of green to the deploy CLI exiting with code ${exit}: ${killToExitMs} ms (detection by the monitor, flip-back, drain, stop). Until the flip-back, blue is nginx's backup server: requests green could not answer are retried on blue (proxy_next_upstream), so the crash itself costs GET requests nothing; any failures in that row are requests nginx could not retry.`,
-    `Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}. ${nginxV.replace('nginx version: ', '')}.`,
+    `Flip-back: ${flipRec.metrics.flipBackMs} ms for the flip-back phase; SIGKILL of green -> CLI exit ${killToExitMs} ms. Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}.`,
+    '',
+    `**${SWITCHES} switches in a row** (deploys alternating blue/green, gate every 0.25 s, no monitor window), ${STREAMS} streaming requests of ${STREAM_MS / 1000} s opened through nginx during each gate, so each runs across its switch:`,
+    '',
+    table(
+      ['switches', 'requests sent', 'failed / non-2xx', 'client retries (keep-alive / new connection)', 'achieved req/s', 'long requests cut', 'switch latency p50 / p95 / max', 'nginx worker pids before -> after'],
+      [[`${exits.filter((e) => e === 0).length}/${SWITCHES} exit 0`, series.all.sent, failedCell(series.all), `${series.keepAlive.staleKeepAliveRetries} / ${series.fresh.staleKeepAliveRetries}`, series.all.ratePerSec, `${cut.length} of ${streams.length}${cut.length ? ` (${[...new Set(cut.map((c) => c.error ?? `status ${c.status}`))].join(', ')})` : ''}`, `${percentile(latencies, 50)} / ${percentile(latencies, 95)} / ${Math.max(...latencies)} ms`, `${workersBefore.join(',')} -> ${workersAfter.join(',')} (${workersBefore.join() === workersAfter.join() ? 'unchanged' : 'replaced'})`]],
+    ),
+    '',
+    `Streams that ran across their switch (served by the slot traffic left, still open when the switch was done): ${spanned.length} of ${streams.length}, of which complete: ${spanned.filter((s) => s.complete).length}. Switch latencies (ms): ${latencies.join(', ')}.`,
   ];
-  appendReport('Deploy (blue/green) under load', 'npm run bench:deploy', lines.join('\n'));
+  appendReport('Deploy (blue/green) under load: switches', 'npm run bench:deploy', lines.join('\n'));
 } finally {
   await stack.stop();
 }

@@ -3,12 +3,18 @@
 //   node scripts/deploy/cli.ts status [--json]
 // scripts/deploy-blue-green.sh and `npm run deploy -- ...` run this file.
 import { parseArgs } from 'node:util';
-import { OPTIONS, resolveConfig, type OptionName } from './config.ts';
+import { OPTIONS, REPO_ROOT, RUNTIME_DEFAULTS, type OptionName } from './config.ts';
 import { runDeploy, type DeployRequest } from './deploy.ts';
 import { dryRun } from './dry-run.ts';
 import { collectStatus, formatStatus } from './status.ts';
 import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, type Logger, type Slot } from './types.ts';
-import { createRuntime } from './wiring.ts';
+import { setUp } from './wiring.ts';
+
+/** "default X", plus the compose runtime's own default where it differs (nginx-lb on port 80, ...). */
+function defaults(name: OptionName): string {
+  const compose = RUNTIME_DEFAULTS.compose[name];
+  return `default ${OPTIONS[name].def}${compose ? `; compose runtime: ${compose}` : ''}`;
+}
 
 export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [options]
        ./scripts/deploy-blue-green.sh --rollback [options]
@@ -24,7 +30,7 @@ export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [option
   --allow-degraded     accept HTTP 206 (degraded) as healthy in the gate and the monitor
   --help               this text
 ${Object.entries(OPTIONS)
-  .map(([name, o]) => `  --${`${name} ${o.kind === 'seconds' ? 'SECONDS' : o.kind === 'count' ? 'N' : 'VALUE'}`.padEnd(24)} ${o.help} [${o.env}, default ${o.def}]`)
+  .map(([name, o]) => `  --${`${name} ${o.kind === 'seconds' ? 'SECONDS' : o.kind === 'count' ? 'N' : 'VALUE'}`.padEnd(24)} ${o.help} [${o.env}, ${defaults(name as OptionName)}]`)
   .join('\n')}
 
 exit codes: 0 done, 1 failed (traffic unchanged), 2 usage, 3 rolled back after the switch,
@@ -85,9 +91,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const flags: Partial<Record<OptionName, string>> = {};
     const values = v as Record<string, unknown>;
     for (const k of Object.keys(OPTIONS) as OptionName[]) if (typeof values[k] === 'string') flags[k] = values[k] as string;
-    const config = resolveConfig(flags, io.env ?? process.env);
-    // Selecting the runtime (and with it the nginx control) happens in wiring.ts: --runtime / DEPLOY_RUNTIME.
-    const { runtime, nginx } = createRuntime(config);
+    // --runtime / DEPLOY_RUNTIME picks the runtime and with it the nginx control (wiring.ts).
+    const { config, runtime, nginx } = setUp(flags, io.env ?? process.env, REPO_ROOT);
     const ctx = { config, runtime, nginx, log: io.log, signal: io.signal };
 
     if (isStatus) {

@@ -1,17 +1,17 @@
 // Deploy configuration: flag > environment variable > default. Durations are given in seconds on
 // the command line and in DEPLOY_* variables (fractions allowed, e.g. 0.5) and kept in ms here.
+// Pure: reading the options runs nothing. `--runtime auto` is resolved (by asking Docker) in
+// wiring.ts, where the runtime is created, and handed in here for the runtime's own defaults.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeployError, EXIT, type Slot } from './types.ts';
-import { resolveRuntime } from './runtimes/compose-cli.ts';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
 export interface DeployConfig {
   root: string;
   stateDir: string;
-  /** `process` or `compose` (`auto` is resolved here). */
-  runtime: string;
+  runtime: RuntimeName;
   /** Compose runtime: the compose file, relative to root. */
   composeFile: string;
   ports: Record<Slot, number>;
@@ -33,8 +33,10 @@ export interface DeployConfig {
   drainTimeoutMs: number;
   stopGraceMs: number;
   lockWaitMs: number;
-  allowDegraded: boolean;
 }
+
+export const RUNTIMES = ['process', 'compose'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
 
 /** Option name (as on the command line) -> environment variable, default and kind. */
 export const OPTIONS = {
@@ -69,7 +71,8 @@ export type OptionName = keyof typeof OPTIONS;
  * runtime drives the production nginx (nginx/nginx.conf in the nginx-lb container, published on
  * port 80 where the health routes answer over plain HTTP).
  */
-export const RUNTIME_DEFAULTS: Record<string, Partial<Record<OptionName, string>>> = {
+export const RUNTIME_DEFAULTS: Record<RuntimeName, Partial<Record<OptionName, string>>> = {
+  process: {},
   compose: { 'nginx-url': 'http://127.0.0.1', 'nginx-conf': 'nginx/nginx.conf' },
 };
 
@@ -81,9 +84,16 @@ function num(name: string, raw: string, min: number, max: number, integer: boole
   return n;
 }
 
-export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: Record<string, string | undefined> = process.env, root = REPO_ROOT): DeployConfig {
-  const runtime = resolveRuntime(flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def, env);
-  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime]?.[name] ?? OPTIONS[name].def;
+export type Flags = Partial<Record<OptionName, string>>;
+type Env = Record<string, string | undefined>;
+
+/** What --runtime / DEPLOY_RUNTIME asks for: `process`, `compose` or `auto` (wiring.ts resolves it). */
+export function requestedRuntime(flags: Flags, env: Env = process.env): string {
+  return flags.runtime ?? env[OPTIONS.runtime.env] ?? OPTIONS.runtime.def;
+}
+
+export function resolveConfig(flags: Flags, env: Env, root: string, runtime: RuntimeName): DeployConfig {
+  const get = (name: OptionName): string => flags[name] ?? env[OPTIONS[name].env] ?? RUNTIME_DEFAULTS[runtime][name] ?? OPTIONS[name].def;
   const path = (name: OptionName) => resolve(root, get(name));
   const secs = (name: OptionName, min = 0, max = 3600) => Math.round(num(name, get(name), min, max, false) * 1000);
   const port = (name: OptionName) => num(name, get(name), 1, 65535, true);
@@ -118,7 +128,6 @@ export function resolveConfig(flags: Partial<Record<OptionName, string>>, env: R
     drainTimeoutMs: secs('drain-timeout'),
     stopGraceMs: secs('stop-grace'),
     lockWaitMs: secs('wait'),
-    allowDegraded: false,
   };
   return cfg;
 }

@@ -1,19 +1,20 @@
-// The deploy (and --rollback) orchestration: lock -> target -> start -> health gate -> switch ->
+// The deploy (and --rollback) orchestration: lock -> plan -> start -> health gate -> switch ->
 // monitor (flip back on failure) -> drain -> stop old -> history. Every step is its own module;
 // this file decides the order and what to undo when a step fails or the operator hits Ctrl-C.
-import { hostname, userInfo } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import type { DeployConfig } from './config.ts';
 import { drainAndStop } from './drain.ts';
-import { healthGate } from './health-gate.ts';
+import { GateFailedError, healthGate } from './health-gate.ts';
 import { describeProbe } from './http-probe.ts';
+import { Journal, type DeployResult } from './journal.ts';
 import { acquireLock } from './lock.ts';
 import { monitor } from './monitor.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { switchTraffic } from './nginx-switch.ts';
-import type { ResolvedVersion, Runtime } from './runtime.ts';
-import { appendHistory, readState, writeState, type DeployState, type HistoryRecord, type Outcome, type PhaseRecord } from './state.ts';
-import { AbortedError, DeployError, EXIT, otherSlot, type Logger, type Slot } from './types.ts';
+import type { ResolvedVersion, Runtime, SlotInfo } from './runtime.ts';
+import { appendHistory, readState, writeState, type DeployState } from './state.ts';
+import { AbortedError, DeployError, EXIT, otherSlot, throwIfAborted, type Logger, type Slot } from './types.ts';
+
+export type { DeployResult } from './journal.ts';
 
 export interface DeployRequest {
   rollback: boolean;
@@ -53,7 +54,8 @@ export async function planDeploy(ctx: DeployContext, req: DeployRequest): Promis
     if (req.version && req.version !== recorded) throw new DeployError(`--rollback returns ${target} to its recorded version ${recorded}; to run ${req.version}, deploy it instead`, EXIT.usage);
     const info = await ctx.runtime.inspect(target);
     const reuse = info.running && info.version === recorded;
-    const resolved = reuse ? { version: recorded, source: `the running ${target} slot` } : await ctx.runtime.resolveVersion(recorded);
+    // The version AND (container runtimes) the exact image that ran: never a rebuild under its name.
+    const resolved = reuse ? { version: recorded, source: `the running ${target} slot` } : await ctx.runtime.resolveVersion(recorded, state.slots[target]);
     return { from, target, resolved, reuse };
   }
   const target = req.slot ?? (from ? otherSlot(from) : 'blue');
@@ -63,162 +65,231 @@ export async function planDeploy(ctx: DeployContext, req: DeployRequest): Promis
   return { from, target, resolved: await ctx.runtime.resolveVersion(req.version), reuse: false };
 }
 
-export interface DeployResult {
-  exitCode: number;
-  record: HistoryRecord;
-}
-
 export async function runDeploy(ctx: DeployContext, req: DeployRequest): Promise<DeployResult> {
-  const { config: cfg, runtime, nginx, log, signal } = ctx;
-  const lock = await acquireLock(cfg.stateDir, req.command, log, { waitMs: cfg.lockWaitMs, signal });
-  const record: HistoryRecord = {
-    id: randomUUID(),
-    kind: req.rollback ? 'rollback' : 'deploy',
-    user: process.env.SUDO_USER ?? userInfo().username,
-    host: hostname(),
-    startedAt: new Date().toISOString(),
-    finishedAt: '',
-    from: null,
-    target: null,
-    version: null,
-    runtime: runtime.name,
-    flags: { force: req.force, skipTests: req.skipTests, allowDegraded: req.allowDegraded },
-    phases: [],
-    outcome: 'failed',
-    exitCode: EXIT.failed,
-    warnings: [],
-    metrics: {},
-  };
-  const warn = (m: string) => {
-    record.warnings.push(m);
-    log.warn(m);
-  };
-  const phase = async <T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> => {
-    const t = performance.now();
-    const entry: PhaseRecord = { name, ms: 0, ok: false };
-    record.phases.push(entry);
-    log.info(`[${name}] ...`);
-    try {
-      const r = await fn();
-      entry.ok = true;
-      if (detail) entry.detail = detail(r);
-      return r;
-    } finally {
-      entry.ms = Math.round(performance.now() - t);
-    }
-  };
-  const finish = (outcome: Outcome, exitCode: number, error?: string): DeployResult => {
-    record.outcome = outcome;
-    record.exitCode = exitCode;
-    if (error) record.error = error;
-    return { exitCode, record };
-  };
-
-  let plan: Plan | undefined;
-  let started = false;
-  let switched = false;
-  let before: DeployState | undefined;
+  const lock = await acquireLock(ctx.config.stateDir, req.command, ctx.log, { waitMs: ctx.config.lockWaitMs, signal: ctx.signal });
+  const flags = { force: req.force, skipTests: req.skipTests, allowDegraded: req.allowDegraded };
+  const journal = new Journal({ kind: req.rollback ? 'rollback' : 'deploy', runtime: ctx.runtime.name, flags }, ctx.log);
+  const run = new Deployment(ctx, req, journal);
   try {
-    plan = await planDeploy(ctx, req);
-    const { from, target, resolved } = plan;
-    Object.assign(record, { from, target, version: resolved.version });
-    const inPlace = target === from;
-    log.info(`${req.rollback ? 'rollback' : 'deploy'}: live ${from ?? '(none)'} -> ${target}, version ${resolved.version} (${resolved.source})`);
-    if (inPlace) warn(`--force: redeploying the live slot ${target} in place; its traffic is interrupted while it restarts`);
-    if (plan.reuse) log.info(`${target} is still running version ${resolved.version}: no restart needed`);
-    else {
-      await phase('start', () => runtime.start(target, resolved), (i) => `pid ${i.pid ?? '?'}`);
-      started = true;
-    }
-
-    let gatePassed = false;
-    if (req.skipTests) warn('--skip-tests: the health gate is skipped; traffic moves to an UNCHECKED slot');
-    else {
-      const gate = await phase('gate', async () => {
-        const g = await healthGate({ runtime, slot: target, version: resolved.version, intervalMs: cfg.gateIntervalMs, timeoutMs: plan!.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, allowDegraded: req.allowDegraded, log, signal });
-        if (!g.ok && !req.force) throw Object.assign(new DeployError(`health gate failed for ${target}: ${g.reason}`), { gate: g });
-        return g;
-      }, (g) => `${g.probes.length} probes${g.ok ? '' : `, FAILED: ${g.reason}`}`);
-      if (!gate.ok) warn(`--force: health gate failed (${gate.reason}); switching anyway`);
-      gatePassed = gate.ok;
-    }
-    if (signal?.aborted) throw new AbortedError();
-
-    // The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle.
-    // The slot we leave stays nginx's `backup` (where the control allows it): a new slot that dies
-    // after the switch costs no request while the monitor flips back.
-    const backup = from && !inPlace ? from : undefined;
-    const sw = await phase('switch', () => switchTraffic({ nginx, slot: target, version: resolved.version, nginxUrl: cfg.nginxUrl, backup, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: gatePassed, log }), (s) => `reload -> first response from ${target}: ${s.switchLatencyMs} ms`);
-    switched = true;
-    record.metrics.switchLatencyMs = sw.switchLatencyMs;
-    const state = readState(cfg.stateDir);
-    before = state;
-    writeState(cfg.stateDir, { ...state, active: target, previous: inPlace ? state.previous : from, slots: { ...state.slots, [target]: { version: resolved.version, deployedAt: new Date().toISOString() } } });
-
-    if (cfg.monitorMs > 0) {
-      const m = await phase('monitor', () => monitor({ nginxUrl: cfg.nginxUrl, slot: target, version: resolved.version, durationMs: cfg.monitorMs, intervalMs: cfg.monitorIntervalMs, probeTimeoutMs: cfg.probeTimeoutMs, failures: cfg.monitorFailures, allowDegraded: req.allowDegraded, log, signal }), (r) => `${r.probes} probes, ${r.failed} failed`);
-      if (signal?.aborted) throw new AbortedError();
-      if (!m.ok) {
-        log.error(`monitor: ${target} is failing after the switch: ${m.reason}`);
-        if (!from || inPlace || !(await runtime.inspect(from)).running) {
-          warn(`no other slot is running to flip back to; traffic stays on ${target}`);
-          return finish('failed', EXIT.failed, `monitor failed: ${m.reason}`);
-        }
-        await flipBack(ctx, record, phase, from, target, before);
-        return finish('rolled back', EXIT.rolledBack, `monitor failed: ${m.reason}`);
-      }
-    }
-
-    if (from && !inPlace) {
-      const d = await phase('drain', () => drainAndStop({ nginx, runtime, slot: from, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log, signal }), (r) => `old workers gone after ${r.waitedMs} ms${r.leftWorkers ? ` (${r.leftWorkers} left)` : ''}; ${from} stopped in ${r.stopMs} ms`);
-      if (signal?.aborted) warn('interrupted during the drain: stopped waiting and stopped the old slot gracefully');
-      record.metrics.drainMs = d.waitedMs;
-    }
-    return finish('success', EXIT.ok);
+    return await run.execute();
   } catch (err) {
-    if (err instanceof AbortedError || (signal?.aborted && !(err instanceof DeployError && err.exitCode === EXIT.locked))) {
-      log.warn('interrupted: restoring a consistent state');
-      if (switched && plan?.from && plan.from !== plan.target && (await runtime.inspect(plan.from)).running) {
-        await flipBack(ctx, record, phase, plan.from, plan.target, before);
-      } else if (!switched && started && plan && plan.target !== plan.from) {
-        log.info(`stopping ${plan.target} (it never received traffic)`);
-        await runtime.stop(plan.target, cfg.stopGraceMs);
-      }
-      return finish('aborted', EXIT.interrupted, 'interrupted by signal');
-    }
-    const msg = err instanceof Error ? err.message : String(err);
-    const code = err instanceof DeployError ? err.exitCode : EXIT.failed;
-    log.error(msg);
-    if (code === EXIT.refused || code === EXIT.usage) return finish('refused', code, msg);
-    const gate = (err as { gate?: { probes: import('./http-probe.ts').ProbeResult[] } }).gate;
-    if (gate && plan) {
-      log.error(`last probes of ${plan.target}:\n  ${gate.probes.slice(-5).map(describeProbe).join('\n  ')}`);
-      log.error(`log tail of ${plan.target}:\n${await runtime.logTail(plan.target, 30)}`);
-    }
-    if (!switched && started && plan && plan.target !== plan.from) {
-      log.info(`stopping ${plan.target}; traffic stays on ${plan.from ?? 'nothing (no slot was live)'}`);
-      await runtime.stop(plan.target, cfg.stopGraceMs);
-    }
-    return finish('failed', code, msg);
+    return await run.recover(err);
   } finally {
-    record.finishedAt = new Date().toISOString();
-    appendHistory(cfg.stateDir, record); // refusals too: who tried what is part of the audit trail
+    appendHistory(ctx.config.stateDir, journal.close());
     lock.release();
   }
 }
 
-type PhaseFn = <T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string) => Promise<T>;
+/** One run: the steps in order, and what has happened so far (what an undo must take back). */
+class Deployment {
+  private plan: Plan | undefined;
+  private started = false;
+  /** What start() reported (the image a container runtime runs, recorded in state.json). */
+  private startedInfo: SlotInfo | undefined;
+  private switched = false;
+  /** The state before the switch: a flip-back restores it. */
+  private before: DeployState | undefined;
 
-/** Traffic back to `to` (still running), then drain and stop the failed slot. Not interruptible. */
-async function flipBack(ctx: DeployContext, record: HistoryRecord, phase: PhaseFn, to: Slot, failed: Slot, before: DeployState | undefined): Promise<void> {
-  const { config: cfg, runtime, nginx, log } = ctx;
-  const state = before ?? readState(cfg.stateDir);
-  const version = (await runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
-  const t = performance.now();
-  await phase('flip-back', () => switchTraffic({ nginx, slot: to, version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, failFast: true, log }), (s) => `back on ${to}; reload -> first response ${s.switchLatencyMs} ms`);
-  record.metrics.flipBackMs = Math.round(performance.now() - t);
-  // The state as it was before this deploy: the failed release is not something to roll back to.
-  writeState(cfg.stateDir, { ...state, active: to });
-  log.info(`traffic is back on ${to} (${version})`);
-  await phase('drain', () => drainAndStop({ nginx, runtime, slot: failed, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log }), (r) => `${failed} stopped in ${r.stopMs} ms`);
+  private readonly ctx: DeployContext;
+  private readonly req: DeployRequest;
+  private readonly journal: Journal;
+
+  // Plain fields, not parameter properties: Node's type stripping runs this file as is.
+  constructor(ctx: DeployContext, req: DeployRequest, journal: Journal) {
+    this.ctx = ctx;
+    this.req = req;
+    this.journal = journal;
+  }
+
+  private get cfg() {
+    return this.ctx.config;
+  }
+
+  async execute(): Promise<DeployResult> {
+    const plan = await this.decide();
+    await this.startTarget(plan);
+    const gatePassed = await this.gate(plan);
+    throwIfAborted(this.ctx.signal);
+    await this.switchTo(plan, gatePassed);
+    const failedAfterSwitch = await this.watch(plan);
+    if (failedAfterSwitch) return failedAfterSwitch;
+    await this.drainOld(plan);
+    return this.journal.finish('success', EXIT.ok);
+  }
+
+  private async decide(): Promise<Plan> {
+    const plan = await planDeploy(this.ctx, this.req);
+    this.plan = plan;
+    const { from, target, resolved } = plan;
+    Object.assign(this.journal.record, { from, target, version: resolved.version });
+    this.ctx.log.info(`${this.req.rollback ? 'rollback' : 'deploy'}: live ${from ?? '(none)'} -> ${target}, version ${resolved.version} (${resolved.source})`);
+    if (target === from) this.journal.warn(`--force: redeploying the live slot ${target} in place; its traffic is interrupted while it restarts`);
+    return plan;
+  }
+
+  private async startTarget(plan: Plan): Promise<void> {
+    if (plan.reuse) {
+      this.ctx.log.info(`${plan.target} is still running version ${plan.resolved.version}: no restart needed`);
+      return;
+    }
+    this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => `pid ${i.pid ?? '?'}`);
+    this.started = true;
+  }
+
+  /** true = the gate passed; false = skipped, or failed under --force (both warned and recorded). */
+  private async gate(plan: Plan): Promise<boolean> {
+    if (this.req.skipTests) {
+      this.journal.warn('--skip-tests: the health gate is skipped; traffic moves to an UNCHECKED slot');
+      return false;
+    }
+    const { cfg } = this;
+    const gate = await this.journal.phase(
+      'gate',
+      async () => {
+        const g = await healthGate({
+          runtime: this.ctx.runtime,
+          slot: plan.target,
+          version: plan.resolved.version,
+          intervalMs: cfg.gateIntervalMs,
+          // A slot that already runs (instant rollback) only has to answer, not boot.
+          timeoutMs: plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs,
+          probeTimeoutMs: cfg.probeTimeoutMs,
+          allowDegraded: this.req.allowDegraded,
+          log: this.ctx.log,
+          signal: this.ctx.signal,
+        });
+        if (!g.ok && !this.req.force) throw new GateFailedError(plan.target, g);
+        return g;
+      },
+      (g) => `${g.probes.length} probes${g.ok ? '' : `, FAILED: ${g.reason}`}`,
+    );
+    if (!gate.ok) this.journal.warn(`--force: health gate failed (${gate.reason}); switching anyway`);
+    return gate.ok;
+  }
+
+  /**
+   * The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle. The
+   * slot traffic leaves stays nginx's backup (where the control allows it): a new slot that dies
+   * after the switch costs no request while the monitor flips back.
+   */
+  private async switchTo(plan: Plan, gatePassed: boolean): Promise<void> {
+    const { from, target, resolved } = plan;
+    const backup = from && from !== target ? from : undefined;
+    const sw = await this.journal.phase(
+      'switch',
+      () => switchTraffic({ ...this.switchOptions(target, resolved.version), backup, failFast: gatePassed }),
+      (s) => `switch -> first response from ${target}: ${s.switchLatencyMs} ms`,
+    );
+    this.switched = true;
+    this.journal.record.metrics.switchLatencyMs = sw.switchLatencyMs;
+    const state = readState(this.cfg.stateDir);
+    this.before = state;
+    const previous = target === from ? state.previous : from;
+    // An instant rollback reuses the running slot: its record (image included) stays as it was.
+    const image = plan.reuse ? state.slots[target]?.image : this.startedInfo?.image;
+    const slots = { ...state.slots, [target]: { version: resolved.version, deployedAt: new Date().toISOString(), ...(image ? { image } : {}) } };
+    writeState(this.cfg.stateDir, { ...state, active: target, previous, slots });
+  }
+
+  private switchOptions(slot: Slot, version: string) {
+    const { cfg, ctx } = this;
+    return { nginx: ctx.nginx, slot, version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, log: ctx.log };
+  }
+
+  private monitorOptions(slot: Slot, version: string) {
+    const { cfg, ctx } = this;
+    const timing = { durationMs: cfg.monitorMs, intervalMs: cfg.monitorIntervalMs, probeTimeoutMs: cfg.probeTimeoutMs, failures: cfg.monitorFailures };
+    return { nginxUrl: cfg.nginxUrl, slot, version, ...timing, allowDegraded: this.req.allowDegraded, log: ctx.log, signal: ctx.signal };
+  }
+
+  /** Drain options for stopping `slot`; `signal` cuts the wait short (never the stop itself). */
+  private drainOptions(slot: Slot, signal?: AbortSignal) {
+    const { cfg, ctx } = this;
+    return { nginx: ctx.nginx, runtime: ctx.runtime, slot, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log: ctx.log, signal };
+  }
+
+  /** The monitor window. Returns the final result when the new slot failed in it, else undefined. */
+  private async watch(plan: Plan): Promise<DeployResult | undefined> {
+    const { cfg } = this;
+    if (cfg.monitorMs <= 0) return undefined;
+    const { from, target, resolved } = plan;
+    const m = await this.journal.phase(
+      'monitor',
+      () => monitor(this.monitorOptions(target, resolved.version)),
+      (r) => `${r.probes} probes, ${r.failed} failed`,
+    );
+    throwIfAborted(this.ctx.signal);
+    if (m.ok) return undefined;
+    this.ctx.log.error(`monitor: ${target} is failing after the switch: ${m.reason}`);
+    if (!from || from === target || !(await this.ctx.runtime.inspect(from)).running) {
+      this.journal.warn(`no other slot is running to flip back to; traffic stays on ${target}`);
+      return this.journal.finish('failed', EXIT.failed, `monitor failed: ${m.reason}`);
+    }
+    await this.flipBack(from, target);
+    return this.journal.finish('rolled back', EXIT.rolledBack, `monitor failed: ${m.reason}`);
+  }
+
+  private async drainOld(plan: Plan): Promise<void> {
+    const { from, target } = plan;
+    if (!from || from === target) return;
+    const { ctx } = this;
+    const d = await this.journal.phase(
+      'drain',
+      () => drainAndStop(this.drainOptions(from, ctx.signal)),
+      (r) => `old workers gone after ${r.waitedMs} ms${r.leftWorkers ? ` (${r.leftWorkers} left)` : ''}; ${from} stopped in ${r.stopMs} ms`,
+    );
+    if (ctx.signal?.aborted) this.journal.warn('interrupted during the drain: stopped waiting and stopped the old slot gracefully');
+    this.journal.record.metrics.drainMs = d.waitedMs;
+  }
+
+  /** Traffic back to `to` (still running), then drain and stop the failed slot. Not interruptible. */
+  private async flipBack(to: Slot, failed: Slot): Promise<void> {
+    const { cfg, ctx } = this;
+    const state = this.before ?? readState(cfg.stateDir);
+    const version = (await ctx.runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
+    const t = performance.now();
+    const back = () => switchTraffic({ ...this.switchOptions(to, version), failFast: true });
+    await this.journal.phase('flip-back', back, (s) => `back on ${to}; switch -> first response ${s.switchLatencyMs} ms`);
+    this.journal.record.metrics.flipBackMs = Math.round(performance.now() - t);
+    // The state as it was before this deploy: the failed release is not something to roll back to.
+    writeState(cfg.stateDir, { ...state, active: to });
+    ctx.log.info(`traffic is back on ${to} (${version})`);
+    await this.journal.phase('drain', () => drainAndStop(this.drainOptions(failed)), (r) => `${failed} stopped in ${r.stopMs} ms`);
+  }
+
+  /** A step threw: restore a consistent state and say what happened. */
+  async recover(err: unknown): Promise<DeployResult> {
+    const locked = err instanceof DeployError && err.exitCode === EXIT.locked;
+    if (err instanceof AbortedError || (this.ctx.signal?.aborted && !locked)) return this.onInterrupt();
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = err instanceof DeployError ? err.exitCode : EXIT.failed;
+    this.ctx.log.error(msg);
+    if (code === EXIT.refused || code === EXIT.usage) return this.journal.finish('refused', code, msg);
+    if (err instanceof GateFailedError) await this.reportGate(err);
+    await this.stopUnusedTarget('traffic stays on');
+    return this.journal.finish('failed', code, msg);
+  }
+
+  private async onInterrupt(): Promise<DeployResult> {
+    const { plan } = this;
+    this.ctx.log.warn('interrupted: restoring a consistent state');
+    if (this.switched && plan?.from && plan.from !== plan.target && (await this.ctx.runtime.inspect(plan.from)).running) {
+      await this.flipBack(plan.from, plan.target);
+    } else await this.stopUnusedTarget('it never received traffic; traffic stays on');
+    return this.journal.finish('aborted', EXIT.interrupted, 'interrupted by signal');
+  }
+
+  private async reportGate(err: GateFailedError): Promise<void> {
+    const { log, runtime } = this.ctx;
+    log.error(`last probes of ${err.slot}:\n  ${err.gate.probes.slice(-5).map(describeProbe).join('\n  ')}`);
+    log.error(`log tail of ${err.slot}:\n${await runtime.logTail(err.slot, 30)}`);
+  }
+
+  /** Before the switch, a started target never received traffic: stop it (never the live slot). */
+  private async stopUnusedTarget(why: string): Promise<void> {
+    const { plan } = this;
+    if (this.switched || !this.started || !plan || plan.target === plan.from) return;
+    this.ctx.log.info(`stopping ${plan.target}; ${why} ${plan.from ?? 'nothing (no slot was live)'}`);
+    await this.ctx.runtime.stop(plan.target, this.cfg.stopGraceMs);
+  }
 }

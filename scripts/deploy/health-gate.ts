@@ -4,7 +4,7 @@
 // stale process or a foreign server on the port can never pass for the new release.
 import { describeProbe, type ProbeResult } from './http-probe.ts';
 import type { Runtime } from './runtime.ts';
-import { sleep, type Logger, type Slot } from './types.ts';
+import { DeployError, sleep, type Logger, type Slot } from './types.ts';
 import { HEALTH_SYSTEM_PATH, type SlotIdentity } from '../../lib/deploy-contract.ts';
 
 export interface GateOptions {
@@ -24,6 +24,18 @@ export interface GateResult {
   ms: number;
   probes: ProbeResult[];
   reason?: string;
+}
+
+/** The gate did not pass (and no --force): carries the probes for the operator's report. */
+export class GateFailedError extends DeployError {
+  readonly slot: Slot;
+  readonly gate: GateResult;
+  constructor(slot: Slot, gate: GateResult) {
+    super(`health gate failed for ${slot}: ${gate.reason ?? 'unknown reason'}`);
+    this.name = 'GateFailedError';
+    this.slot = slot;
+    this.gate = gate;
+  }
 }
 
 export type Verdict = { pass: true } | { pass: false; final: boolean; reason: string };

@@ -87,7 +87,7 @@ export interface SwitchOptions {
 }
 
 export interface SwitchResult {
-  /** reload issued -> first response through nginx from the target. */
+  /** Switch decided (before nginx -t) -> first response through nginx from the target. */
   switchLatencyMs: number;
   testMs: number;
   lastProbe: ProbeResult;
@@ -129,6 +129,7 @@ async function oldWorkersStopAccepting(nginx: NginxControl, timeoutMs: number): 
 
 export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   const { nginx, log } = o;
+  const decidedAt = performance.now();
   const file = nginx.upstreamFile;
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : null;
   const vars = upstreamVars(nginx, o.slot, o.version, new Date().toISOString(), o.backup);
@@ -166,7 +167,7 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   await oldWorkersStopAccepting(nginx, o.confirmTimeoutMs);
   const confirm = await confirmThroughNginx(confirmOpts, o.failFast ? 3 : Infinity);
   if (!confirm.ok) return restore(`nginx did not get a good answer from ${o.slot} (version ${o.version}) after ${confirm.ms} ms; last answer: ${describeProbe(confirm.last)}`);
-  const switchLatencyMs = Math.round(performance.now() - reloadAt);
-  log.info(`nginx now routes to ${o.slot}: first response from it ${switchLatencyMs} ms after the reload`);
+  const switchLatencyMs = Math.round(performance.now() - decidedAt);
+  log.info(`nginx now routes to ${o.slot}: first response from it ${switchLatencyMs} ms after the switch began (${Math.round(performance.now() - reloadAt)} ms after the reload)`);
   return { switchLatencyMs, testMs, lastProbe: confirm.last };
 }

@@ -7,13 +7,26 @@
 //     compose logs --tail` for the log tail, probes via `docker compose exec -T unite-hub-<slot>`
 //     because app ports are not published) implements the same methods; select it in wiring.ts.
 import type { ProbeResult } from './http-probe.ts';
+import type { ImagePlan } from './runtimes/compose-image.ts';
 import type { Slot } from './types.ts';
+
+/** The image a container slot ran, as state.json records it: a rollback runs exactly this one. */
+export interface ImageRecord {
+  /** e.g. unite-hub or ghcr.io/acme/unite-hub */
+  repository: string;
+  /** Docker's image id (sha256:...), content-addressed. */
+  id: string;
+  /** repository@sha256:... when the image came from a registry (it can be pulled again by it). */
+  digest?: string;
+}
 
 /** What `--version` resolved to. `version` is what gets recorded and what the app must report. */
 export interface ResolvedVersion {
   version: string;
   /** Human description of what runs: a release directory, an image reference, ... */
   source: string;
+  /** Compose runtime: which image, and what start() must do to get it (pull, build, re-tag). */
+  image?: ImagePlan;
 }
 
 export interface SlotInfo {
@@ -24,15 +37,19 @@ export interface SlotInfo {
   startedAt?: string;
   /** Free-form extra detail for `status` (port, container id, ...). */
   detail?: string;
+  /** Container runtimes: the image it runs (recorded in state.json after a deploy). */
+  image?: ImageRecord;
 }
 
 export interface Runtime {
   readonly name: string;
   /**
    * Turns `--version` (undefined = the default, "latest") into a concrete version and checks it
-   * exists (release directory / image). Throws DeployError(EXIT.refused) when it does not.
+   * exists (release directory / image). Looks only (safe for --dry-run). `recorded` (rollback):
+   * what state.json recorded for that version; a container runtime then runs exactly that image.
+   * Throws DeployError(EXIT.refused) when it cannot.
    */
-  resolveVersion(requested: string | undefined): Promise<ResolvedVersion>;
+  resolveVersion(requested: string | undefined, recorded?: { image?: ImageRecord }): Promise<ResolvedVersion>;
   /** Starts the slot with that version (stopping a stale instance of the same slot first). Returns once launched, not once healthy. */
   start(slot: Slot, version: ResolvedVersion): Promise<SlotInfo>;
   /** Graceful stop: SIGTERM (the app flips readiness and drains), SIGKILL after graceMs. No-op when not running. */

@@ -7,11 +7,14 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-file.ts';
+import type { ImageRecord } from './runtime.ts';
 import { DeployError, EXIT, isSlot, type Slot } from './types.ts';
 
 export interface SlotRecord {
   version: string;
   deployedAt: string;
+  /** Container runtimes: the exact image (repository, id, registry digest) a rollback runs again. */
+  image?: ImageRecord;
 }
 
 export interface DeployState {

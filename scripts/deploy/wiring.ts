@@ -1,8 +1,9 @@
-// Picks the Runtime and NginxControl implementations for a config. THE place a second runtime
-// plugs in: the docker-compose runtime adds `case 'compose':` returning its Runtime and its
-// NginxControl (docker compose exec -T nginx-lb nginx -t / -s reload, upstream unite-hub-<slot>:3000,
-// upstream file nginx/upstream/active.conf) and may change DEPLOY_RUNTIME's default in config.ts.
-import type { DeployConfig } from './config.ts';
+// Picks the Runtime and NginxControl implementations for a config, and resolves `--runtime auto`
+// (the only step of setting up that runs something: `docker info`).
+//   process  the standalone build as local processes, a local nginx binary (bare metal, the tests)
+//   compose  the services of docker-compose.production.yml, nginx-lb in a container
+import { spawnSync } from 'node:child_process';
+import { requestedRuntime, resolveConfig, RUNTIMES, type DeployConfig, type Flags, type RuntimeName } from './config.ts';
 import { LocalNginxControl } from './nginx-local.ts';
 import type { NginxControl } from './nginx-control.ts';
 import type { Runtime } from './runtime.ts';
@@ -11,9 +12,20 @@ import { ComposeRuntime } from './runtimes/compose.ts';
 import { ComposeNginxControl } from './nginx-compose.ts';
 import { DeployError, EXIT } from './types.ts';
 
-export const RUNTIMES = ['process', 'compose'] as const;
+type Env = Record<string, string | undefined>;
 
-export function createRuntime(cfg: DeployConfig): { runtime: Runtime; nginx: NginxControl } {
+/**
+ * `auto`: `compose` when a Docker engine answers `docker info`, else `process` (bare-metal hosts,
+ * and these development machines, which have no engine).
+ */
+export function pickRuntime(requested: string, env: Env = process.env): RuntimeName {
+  if ((RUNTIMES as readonly string[]).includes(requested)) return requested as RuntimeName;
+  if (requested !== 'auto') throw new DeployError(`unknown runtime "${requested}" (available: ${RUNTIMES.join(', ')}, auto)`, EXIT.usage);
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 && r.stdout.trim() !== '' ? 'compose' : 'process';
+}
+
+export function createRuntime(cfg: DeployConfig, env: Env = process.env): { runtime: Runtime; nginx: NginxControl } {
   switch (cfg.runtime) {
     case 'process':
       return {
@@ -23,13 +35,17 @@ export function createRuntime(cfg: DeployConfig): { runtime: Runtime; nginx: Ngi
     case 'compose': {
       // docker-compose.production.yml: slots unite-hub-<slot> published on cfg.ports, nginx-lb
       // reading the host's nginx/ directory (upstream/active.conf beside cfg.nginxConf).
-      const opts = { root: cfg.root, file: cfg.composeFile };
+      const opts = { root: cfg.root, file: cfg.composeFile, env: env as NodeJS.ProcessEnv };
       return {
         runtime: new ComposeRuntime({ ...opts, ports: cfg.ports }),
         nginx: new ComposeNginxControl({ ...opts, conf: cfg.nginxConf, templateFile: cfg.upstreamTemplate }),
       };
     }
-    default:
-      throw new DeployError(`unknown runtime "${cfg.runtime}" (available: ${RUNTIMES.join(', ')})`, EXIT.usage);
   }
+}
+
+/** Flags and environment -> config, runtime and nginx control (what every command needs). */
+export function setUp(flags: Flags, env: Env, root: string): { config: DeployConfig; runtime: Runtime; nginx: NginxControl } {
+  const config = resolveConfig(flags, env, root, pickRuntime(requestedRuntime(flags, env), env));
+  return { config, ...createRuntime(config, env) };
 }

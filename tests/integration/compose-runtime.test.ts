@@ -109,7 +109,7 @@ describe('compose CLI detection', () => {
 describe('ComposeRuntime', () => {
   it('resolves versions by looking only (safe for --dry-run)', async () => {
     const { runtime, docker } = setup({ images: ['unite-hub:v1'] });
-    expect(await runtime.resolveVersion('v1')).toEqual({ version: 'v1', source: 'image unite-hub:v1 (present)' });
+    expect(await runtime.resolveVersion('v1')).toMatchObject({ version: 'v1', source: 'image unite-hub:v1 (present)' });
     expect((await runtime.resolveVersion(undefined)).source).toBe('image unite-hub:latest (to be built from this checkout)');
     expect((await rejection(runtime.resolveVersion('v1;rm -rf /'))).exitCode).toBe(EXIT.refused);
     expect(mutating(docker.commands())).toEqual([]);
@@ -179,6 +179,52 @@ describe('ComposeRuntime', () => {
   });
 });
 
+describe('rollback runs exactly the recorded image (issue 10 defect 2)', () => {
+  const REPO = 'ghcr.io/acme/unite-hub';
+  const OLD = `sha256:${'a'.repeat(64)}`;
+  const NEW = `sha256:${'b'.repeat(64)}`;
+  /** Commands that put an image on the host: builds, pulls, tags. */
+  const creating = (d: DockerStandIn) => d.commands().filter((c) => /^docker (tag|pull) | compose .* (build|pull) |^docker-compose .* (build|pull) /.test(c));
+
+  it('present under its tag: the recorded repository is used even with UNITE_HUB_IMAGE unset, nothing is built', async () => {
+    const { runtime, docker } = setup({ images: [`${REPO}:v1`], ids: { [`${REPO}:v1`]: OLD } });
+    const v = await runtime.resolveVersion('v1', { image: { repository: REPO, id: OLD } });
+    expect(v.source).toBe(`image ${REPO}:v1 (present (${OLD.slice(0, 19)}, as recorded))`);
+    const info = await runtime.start('blue', v);
+    expect(creating(docker)).toEqual([]);
+    expect(docker.calls().filter((c) => c.argv.includes('up') && c.argv.includes('unite-hub-blue')).map((c) => c.UNITE_HUB_IMAGE)).toEqual([REPO]);
+    expect(info.image).toEqual({ repository: REPO, id: OLD });
+  });
+
+  it('its tag moved (the version was rebuilt since): re-tagged from the recorded image id', async () => {
+    const { runtime, docker } = setup({ images: ['unite-hub:v1'], ids: { 'unite-hub:v1': NEW }, untagged: [OLD] });
+    const v = await runtime.resolveVersion('v1', { image: { repository: 'unite-hub', id: OLD } });
+    expect(v.source).toMatch(/its tag moved: re-tagged from the recorded sha256:aaaa/);
+    expect(runtime.describeStart('blue', v)[0]).toBe(`docker tag ${OLD} unite-hub:v1`);
+    const info = await runtime.start('blue', v);
+    expect(creating(docker)).toEqual([`docker tag ${OLD} unite-hub:v1`]);
+    expect(info.image?.id).toBe(OLD);
+    expect(docker.state().containers['unite-hub-blue']!.imageId).toBe(OLD);
+  });
+
+  it('gone from the host but from a registry: pulled by its recorded digest, then tagged', async () => {
+    const { runtime, docker } = setup({ remote: [`${REPO}:v1`] });
+    const digest = `${REPO}@sha256:${Buffer.from(`registry ${REPO}:v1`).toString('hex').padEnd(64, '0').slice(0, 64)}`;
+    const id = `sha256:${Buffer.from(`${REPO}:v1`).toString('hex').padEnd(64, '0').slice(0, 64)}`;
+    const v = await runtime.resolveVersion('v1', { image: { repository: REPO, id, digest } });
+    await runtime.start('green', v);
+    expect(creating(docker)).toEqual([`docker pull ${digest}`, `docker tag ${digest} ${REPO}:v1`]);
+  });
+
+  it('gone and never from a registry: refused (exit 5) before anything starts; a rollback never builds', async () => {
+    const { runtime, docker } = setup({ images: ['unite-hub:v1'], ids: { 'unite-hub:v1': NEW } });
+    const err = await rejection(runtime.resolveVersion('v1', { image: { repository: 'unite-hub', id: OLD } }));
+    expect(err.exitCode).toBe(EXIT.refused);
+    expect(err.message).toMatch(/the image that ran as unite-hub:v1 \(sha256:aaaa.*\) is no longer on this host: unite-hub:v1 is now sha256:bbbb/);
+    expect(mutating(docker.commands())).toEqual([]);
+  });
+});
+
 describe('ComposeNginxControl', () => {
   it('tests and reloads nginx-lb with its -c file, starting it when it is not running', async () => {
     const { nginx, docker } = setup();
@@ -233,13 +279,37 @@ describe('the deploy CLI with the compose runtime', () => {
       const r = await cli(['green', '--dry-run', '--version', 'v2', '--runtime', 'compose', '--state-dir', state, '--compose-file', join(proj, FILE)], docker.env({ UNITE_HUB_ENV_FILE: envFile }));
       expect(r.code, r.out).toBe(0);
       expect(r.out).toContain('compose runtime');
-      expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} build unite-hub-green`);
-      expect(r.out).toContain(`APP_VERSION=v2 docker compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
+      expect(r.out).toContain(`APP_VERSION=v2 UNITE_HUB_IMAGE=unite-hub docker compose -f ${join(proj, FILE)} build unite-hub-green`);
+      expect(r.out).toContain(`APP_VERSION=v2 UNITE_HUB_IMAGE=unite-hub docker compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
       expect(r.out).toContain('nginx -t -c /etc/nginx/nginx.conf');
       expect(mutating(docker.commands())).toEqual([]);
     } finally {
       rmSync(state, { recursive: true, force: true });
     }
+  });
+
+  it('--dry-run with only docker-compose (v1) prints docker-compose for every step, nginx steps included (issue 10 defect 5)', async () => {
+    const { docker } = setup({ mode: 'v1', images: ['unite-hub:v1'] });
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    try {
+      const r = await cli(['green', '--dry-run', '--version', 'v1', '--runtime', 'compose', '--state-dir', state, '--compose-file', join(proj, FILE)], docker.env({ UNITE_HUB_ENV_FILE: envFile }));
+      expect(r.code, r.out).toBe(0);
+      const commands = r.out.split('\n').filter((l) => /compose -f|docker-compose -f/.test(l));
+      expect(commands.length, r.out).toBeGreaterThanOrEqual(3);
+      for (const line of commands) expect(line, r.out).not.toMatch(/docker compose /);
+      expect(r.out).toContain(`docker-compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
+      expect(mutating(docker.commands())).toEqual([]);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('--help names the nginx defaults of both runtimes (process: 127.0.0.1:8080, compose: nginx-lb on port 80)', async () => {
+    const r = await cli(['--help'], { PATH: process.env.PATH } as unknown as NodeJS.ProcessEnv);
+    expect(r.code).toBe(0);
+    const line = r.out.split('\n').find((l) => l.includes('--nginx-url'))!;
+    expect(line).toContain('http://127.0.0.1:8080');
+    expect(line).toMatch(/compose runtime: http:\/\/127\.0\.0\.1[\],;]/);
   });
 
   it('DEPLOY_RUNTIME=auto (the default) takes compose only when a Docker engine answers', async () => {
@@ -260,6 +330,38 @@ describe('the deploy CLI with the compose runtime', () => {
 });
 
 describe('a full deploy through the compose runtime', () => {
+  it('registry images: after deploys with UNITE_HUB_IMAGE, --rollback without it runs the recorded registry image and builds nothing', async () => {
+    const REPO = 'ghcr.io/acme/unite-hub';
+    const nginxPort = await freePort();
+    const { docker } = setup({ remote: [`${REPO}:v1`, `${REPO}:v2`] });
+    const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
+    const base = { UNITE_HUB_ENV_FILE: envFile, DOCKER_STANDIN_NGINX_PORT: String(nginxPort) };
+    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    const args = [
+      '--runtime', 'compose', '--compose-file', join(proj, FILE), '--nginx-conf', join(proj, 'nginx/nginx.conf'),
+      '--upstream-template', join(proj, 'nginx/upstream/active.conf.template'), '--nginx-url', nginxUrl, '--state-dir', state,
+      '--blue-port', String(ports.blue), '--green-port', String(ports.green), '--gate-interval', '0.25', '--probe-timeout', '2',
+      '--monitor', '0', '--drain-timeout', '5', '--stop-grace', '10',
+    ];
+    try {
+      for (const [slot, version] of [['blue', 'v1'], ['green', 'v2']]) {
+        const r = await cli([slot!, '--version', version!, ...args], docker.env({ ...base, UNITE_HUB_IMAGE: REPO }));
+        expect(r.code, r.out).toBe(0);
+      }
+      const recorded = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')) as { slots: Record<string, { image?: { repository: string; digest?: string } }> };
+      expect(recorded.slots.blue!.image).toMatchObject({ repository: REPO, digest: expect.stringMatching(new RegExp(`^${REPO}@sha256:`)) });
+      docker.clearCalls();
+      const back = await cli(['--rollback', ...args], docker.env(base)); // the operator's shell has no UNITE_HUB_IMAGE
+      expect(back.code, back.out).toBe(0);
+      expect(docker.commands().filter((c) => / build /.test(c))).toEqual([]);
+      expect(docker.calls().filter((c) => c.argv.includes('up') && c.argv.includes('unite-hub-blue')).map((c) => [c.UNITE_HUB_IMAGE, c.APP_VERSION])).toEqual([[REPO, 'v1']]);
+      const res = await fetch(`${nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(5000) });
+      expect(`${res.headers.get('x-deployment-slot')}/${res.headers.get('x-app-version')}`).toBe('blue/v1');
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('blue, then green --version v2, then --rollback: traffic through nginx-lb follows, old slots stop', async () => {
     const nginxPort = await freePort();
     const { docker } = setup();
@@ -289,6 +391,14 @@ describe('a full deploy through the compose runtime', () => {
       expect(running('unite-hub-blue')).toBe(false);
       expect(docker.commands().filter((c) => c.includes(" stop "))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`]);
       expect(readFileSync(join(proj, 'nginx/upstream/active.conf'), 'utf8')).toContain('server unite-hub-green:3000');
+      // status: the stopped standby is "stopped", not Docker's last health of an exited container (issue 10 defect 7).
+      const st = await cli(['status', ...args], env);
+      expect(st.code, st.out).toBe(0);
+      const blueLine = st.out.split('\n').find((l) => /^\s+blue /.test(l))!;
+      expect(blueLine, st.out).toMatch(/standby stopped/);
+      expect(blueLine).toMatch(/exited \(code 143\)/);
+      expect(blueLine).not.toMatch(/unhealthy/);
+      expect(st.out.split('\n').find((l) => /^\s+green /.test(l))).toMatch(/LIVE\s+running .*health: HTTP 200 healthy/);
 
       const back = await cli(['--rollback', ...args], env);
       expect(back.code, back.out).toBe(0);

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/deploy-stack.ts';
 import { waitFor } from '../support/proc.ts';
+import { installDockerStandIn } from '../support/docker-standin.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
 import { httpGet } from '../../scripts/deploy/http-probe.ts';
 import { ProcessRuntime } from '../../scripts/deploy/runtimes/process.ts';
@@ -91,6 +92,19 @@ describe('deploy safety', () => {
     expect(nginxWorkerPids(master)).toEqual(workers);
     expect(stack.slotPid('blue')).toBe(bluePid);
     expect(stack.slotPid('green')).toBeNull();
+  });
+
+  it('the stack pins the process runtime: a Docker engine answering `docker info` does not turn it into compose (issue 10 defect 8)', async () => {
+    const docker = installDockerStandIn({ engine: true });
+    try {
+      const env = docker.env({});
+      const r = await stack.cli(['green', '--dry-run', '--version', 'v2'], { env: { PATH: env.PATH!, DOCKER_STANDIN_DIR: env.DOCKER_STANDIN_DIR! } });
+      expect(r.code, r.output).toBe(0);
+      expect(r.stdout).toMatch(/DRY RUN \(process runtime/);
+      expect(docker.commands()).toEqual([]); // pinned: not even asked
+    } finally {
+      await docker.cleanup();
+    }
   });
 
   it('refusals change nothing: the live slot without --force, an unknown version (exit 5); bad arguments (exit 2)', async () => {
@@ -246,6 +260,9 @@ describe('deploy safety', () => {
     // The previous slot kept running (e.g. an operator started it again to compare): same runtime the CLI uses.
     const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE });
     await runtime.start('green', await runtime.resolveVersion('v2'));
+    // "Still runs" means it has been up for a while: let it finish booting (a loaded 2-core machine
+    // can take longer than the instant rollback's short gate, two probe timeouts).
+    await waitFor('green to answer its health route', async () => (await httpGet(`http://127.0.0.1:${stack.ports.green}/api/health/system`, 2000)).status === 200, 60_000, 200);
     const r = await stack.cli(['--rollback', '--monitor', '0']);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/green is still running version v2: no restart needed/);

@@ -4,7 +4,7 @@
 // build; each runs with APP_VERSION = its release name, which the app reports), free slot ports,
 // an env file, and helpers to run the deploy CLI as an operator would. Used by the integration
 // tests and by bench/deploy.ts; stop() ends every process it (or the CLI) started, by PID.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -14,6 +14,7 @@ import { startPostgres, removePostgresDir, type PgServer } from './postgres.ts';
 import { freePort, isAlive, stopPid } from './proc.ts';
 import { startRedis, type RedisServer } from './redis.ts';
 import { childPids } from '../../scripts/deploy/procfs.ts';
+import { writeStreamRelease } from './stream-release.ts';
 
 export const CLI = join(ROOT, 'scripts/deploy/cli.ts');
 export const WRAPPER = join(ROOT, 'scripts/deploy-blue-green.sh');
@@ -70,7 +71,8 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
 
   const releases = join(dir, 'releases');
   mkdirSync(releases);
-  for (const v of opts.versions ?? ['v1', 'v2', 'v3']) symlinkSync(join(ROOT, '.next/standalone'), join(releases, v));
+  // Each release is the production build plus the test-only long streaming route (stream-release.ts).
+  for (const v of opts.versions ?? ['v1', 'v2', 'v3']) writeStreamRelease(releases, v, SERVER_JS);
 
   const envFile = join(dir, 'app.env');
   writeFileSync(envFile, [
@@ -94,6 +96,8 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   const nginxPrefix = join(dir, 'nginx-prefix');
   const nginxUrl = `http://127.0.0.1:${nginxPort}`;
   const env: Record<string, string> = {
+    // Pinned: `auto` would pick compose wherever a Docker engine answers (issue 10 defect 8).
+    DEPLOY_RUNTIME: 'process',
     DEPLOY_STATE_DIR: stateDir,
     DEPLOY_BLUE_PORT: String(ports.blue),
     DEPLOY_GREEN_PORT: String(ports.green),

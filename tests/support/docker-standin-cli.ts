@@ -22,6 +22,8 @@ interface Container {
   id: string;
   service: string;
   image: string;
+  /** The image id the container was created from (`docker inspect` .Image). */
+  imageId?: string;
   env: Record<string, string>;
   running: boolean;
   pid?: number;
@@ -39,6 +41,12 @@ export interface StandInState {
   images: string[];
   /** Images a `pull` can fetch (the "registry"). */
   remote: string[];
+  /** Image id per tag, where it is not the default derived from the tag (a rebuild moved the tag). */
+  ids?: Record<string, string>;
+  /** Ids of images present without a tag (the old image after its tag moved, a pull by digest). */
+  untagged?: string[];
+  /** Registry digest (repository@sha256:...) per image id, for images that came from a pull. */
+  digests?: Record<string, string>;
   containers: Record<string, Container>;
   /** Injected failures: key = "compose build", "compose exec nginx -t", ...; value = stderr + exit code. */
   fail: Record<string, { code: number; stderr: string; stdout?: string }>;
@@ -83,8 +91,26 @@ if (tool === 'docker') {
     out('', 1, 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   } else if (argv[0] === 'image' && argv[1] === 'inspect') {
     const ref = argv.at(-1)!;
-    if (state.images.includes(ref)) out(`sha256:${Buffer.from(ref).toString('hex').padEnd(64, '0').slice(0, 64)}`);
-    out('', 1, `Error: No such image: ${ref}`);
+    const id = imageId(ref);
+    if (!id) out('', 1, `Error: No such image: ${ref}`);
+    const format = argv[argv.indexOf('--format') + 1] ?? '';
+    out(format.includes('RepoDigests') ? `${id} ${JSON.stringify(state.digests?.[id] ? [state.digests[id]] : [])}` : id);
+  } else if (argv[0] === 'tag') {
+    const id = imageId(argv[1]!);
+    if (!id) out('', 1, `Error response from daemon: No such image: ${argv[1]}`);
+    (state.ids ??= {})[argv[2]!] = id;
+    if (!state.images.includes(argv[2]!)) state.images.push(argv[2]!);
+    save();
+    out('');
+  } else if (argv[0] === 'pull') {
+    // By digest (repository@sha256:...): the registry's image with that digest, untagged.
+    const ref = state.remote.find((r) => digestOf(r) === argv[1]);
+    if (!ref) out('', 1, `Error response from daemon: manifest for ${argv[1]} not found: manifest unknown: manifest unknown`);
+    const id = defaultId(ref);
+    (state.untagged ??= []).push(id);
+    (state.digests ??= {})[id] = argv[1]!;
+    save();
+    out(`${argv[1]}: Pulling from ${ref.split(':')[0]}\nStatus: Downloaded newer image for ${argv[1]}`);
   } else if (argv[0] === 'inspect') {
     const ids = argv.slice(1).filter((a) => !a.startsWith('-'));
     const found = ids.map((id) => Object.values(state.containers).find((c) => c.id === id));
@@ -93,12 +119,33 @@ if (tool === 'docker') {
       Id: c!.id,
       Name: `/${c!.service}`,
       Created: c!.created,
-      State: { Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: c!.running ? { Status: 'healthy' } : undefined },
+      // As Docker reports it: an exited container keeps the last health status of its HEALTHCHECK
+      // (a drained slot typically ends "unhealthy") and its exit code (143 after SIGTERM).
+      State: { Status: c!.running ? 'running' : c!.startedAt ? 'exited' : 'created', Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, ExitCode: c!.running || !c!.startedAt ? 0 : 143, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: { Status: c!.running ? 'healthy' : c!.startedAt ? 'unhealthy' : 'starting' } },
+      Image: c!.imageId,
       Config: { Image: c!.image, Env: Object.entries(c!.env).map(([k, v]) => `${k}=${v}`) },
     })), null, 2));
   } else out('', 1, `docker: '${argv[0]}' is not a docker command.\nSee 'docker --help'`);
 } else if (tool === 'docker-compose') {
   compose(argv);
+}
+
+// Images: a tag's id is derived from the tag unless a rebuild moved it (state.ids); a registry
+// image's digest is derived from its reference.
+function defaultId(ref: string): string {
+  return `sha256:${Buffer.from(ref).toString('hex').padEnd(64, '0').slice(0, 64)}`;
+}
+function digestOf(ref: string): string {
+  return `${ref.slice(0, ref.lastIndexOf(':'))}@sha256:${Buffer.from(`registry ${ref}`).toString('hex').padEnd(64, '0').slice(0, 64)}`;
+}
+/** The id of a tag, an id, or a repository@digest, when Docker "has" that image; else null. */
+function imageId(refOrId: string): string | null {
+  if (state.images.includes(refOrId)) return state.ids?.[refOrId] ?? defaultId(refOrId);
+  const tagged = state.images.map((r) => state.ids?.[r] ?? defaultId(r));
+  const all = [...tagged, ...(state.untagged ?? [])];
+  if (refOrId.startsWith('sha256:')) return all.includes(refOrId) ? refOrId : null;
+  const byDigest = Object.entries(state.digests ?? {}).find(([id, d]) => d === refOrId && all.includes(id));
+  return byDigest ? byDigest[0] : null;
 }
 
 function interpolate(v: string): string {
@@ -143,6 +190,7 @@ function compose(args: string[]): never {
       const ref = imageOf(services[0]!);
       if (!state.remote.includes(ref)) out('', 1, `Error response from daemon: manifest for ${ref} not found: manifest unknown: manifest unknown`);
       state.images.push(ref);
+      (state.digests ??= {})[imageId(ref)!] = digestOf(ref);
       save();
       out(`Pulling ${services[0]} ... done`);
     }
@@ -154,8 +202,8 @@ function compose(args: string[]): never {
         const isApp = name.startsWith('unite-hub-');
         if (isApp && !state.images.includes(image)) out('', 1, `Error response from daemon: No such image: ${image}`);
         const existing = state.containers[name];
-        const keep = existing && (flags.includes('--no-recreate') || existing.image === image);
-        const c: Container = keep ? existing : { id: randomBytes(32).toString('hex'), service: name, image, env: {}, running: false, created: new Date().toISOString() };
+        const keep = existing && (flags.includes('--no-recreate') || (existing.image === image && existing.imageId === imageId(image)));
+        const c: Container = keep ? existing : { id: randomBytes(32).toString('hex'), service: name, image, imageId: imageId(image) ?? undefined, env: {}, running: false, created: new Date().toISOString() };
         if (!keep && existing?.running) stop(existing, 10);
         if (!c.running) {
           if (name === 'nginx-lb' && realNginx()) c.pid = startRealNginx(cfg, path);

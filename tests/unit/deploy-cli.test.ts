@@ -1,13 +1,14 @@
 // Unit tests of the deploy CLI's pure parts and file-level steps (lock, state/history, rendering,
 // diff, health judgement, config, argument parsing). The real nginx / app / load paths are in
 // tests/integration/deploy-*.test.ts.
-import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../scripts/deploy/cli.ts';
-import { resolveConfig } from '../../scripts/deploy/config.ts';
+import { requestedRuntime, resolveConfig } from '../../scripts/deploy/config.ts';
+import { pickRuntime } from '../../scripts/deploy/wiring.ts';
 import { judgeHealth } from '../../scripts/deploy/health-gate.ts';
 import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
 import { acquireLock, readLock } from '../../scripts/deploy/lock.ts';
@@ -168,15 +169,34 @@ describe('health judgement', () => {
 
 describe('config', () => {
   it('defaults follow the guide: ports 3008/3009, gate every 5 s up to 60 s, monitor 30 s, drain 30 s', () => {
-    const c = resolveConfig({}, {}, dir);
+    const c = resolveConfig({}, {}, dir, 'process');
     expect(c).toMatchObject({ ports: { blue: 3008, green: 3009 }, gateIntervalMs: 5000, gateTimeoutMs: 60_000, probeTimeoutMs: 5000, monitorMs: 30_000, drainTimeoutMs: 30_000, stateDir: join(dir, '.deploy'), runtime: 'process' });
   });
   it('flag beats env beats default; bad values are usage errors', () => {
-    expect(resolveConfig({ 'gate-interval': '0.5' }, { DEPLOY_GATE_INTERVAL: '2', DEPLOY_MONITOR: '3' }, dir)).toMatchObject({ gateIntervalMs: 500, monitorMs: 3000 });
-    expect(() => resolveConfig({ 'blue-port': '70000' }, {}, dir)).toThrow(/--blue-port/);
-    expect(() => resolveConfig({ 'green-port': '3008' }, {}, dir)).toThrow(/must differ/);
-    expect(() => resolveConfig({ 'nginx-url': 'http://x/path' }, {}, dir)).toThrow(/--nginx-url/);
-    expect(() => resolveConfig({ 'env-file': 'missing.env' }, {}, dir)).toThrow(/does not exist/);
+    expect(resolveConfig({ 'gate-interval': '0.5' }, { DEPLOY_GATE_INTERVAL: '2', DEPLOY_MONITOR: '3' }, dir, 'process')).toMatchObject({ gateIntervalMs: 500, monitorMs: 3000 });
+    expect(() => resolveConfig({ 'blue-port': '70000' }, {}, dir, 'process')).toThrow(/--blue-port/);
+    expect(() => resolveConfig({ 'green-port': '3008' }, {}, dir, 'process')).toThrow(/must differ/);
+    expect(() => resolveConfig({ 'nginx-url': 'http://x/path' }, {}, dir, 'process')).toThrow(/--nginx-url/);
+    expect(() => resolveConfig({ 'env-file': 'missing.env' }, {}, dir, 'process')).toThrow(/does not exist/);
+  });
+  it('the compose runtime has its own nginx defaults (nginx-lb on port 80, the production nginx.conf)', () => {
+    expect(resolveConfig({}, {}, dir, 'compose')).toMatchObject({ runtime: 'compose', nginxUrl: 'http://127.0.0.1', nginxConf: join(dir, 'nginx/nginx.conf') });
+    expect(resolveConfig({ 'nginx-url': 'http://127.0.0.1:81' }, {}, dir, 'compose').nginxUrl).toBe('http://127.0.0.1:81');
+  });
+  it('reading options runs nothing; `auto` asks `docker info` only in pickRuntime (wiring.ts)', () => {
+    const calls = join(dir, 'docker-calls');
+    const fakeDocker = (exit: number) => writeFileSync(join(dir, 'docker'), `#!/bin/sh\necho "$@" >> ${calls}\necho 27.0.0\nexit ${exit}\n`, { mode: 0o755 });
+    fakeDocker(0);
+    const env = { PATH: `${dir}:${process.env.PATH}` };
+    expect(requestedRuntime({}, env)).toBe('auto');
+    resolveConfig({ runtime: 'auto' }, env, dir, 'process');
+    expect(existsSync(calls)).toBe(false);
+    expect(pickRuntime('auto', env)).toBe('compose');
+    expect(readFileSync(calls, 'utf8')).toMatch(/^info /);
+    fakeDocker(1);
+    expect(pickRuntime('auto', env)).toBe('process');
+    expect(pickRuntime('compose', env)).toBe('compose');
+    expect(() => pickRuntime('kubernetes', env)).toThrow(/unknown runtime "kubernetes"/);
   });
 });
 

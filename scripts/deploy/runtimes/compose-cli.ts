@@ -74,10 +74,12 @@ export class Compose {
     return [...prefix, ...argv.map(shellQuote)].join(' ');
   }
 
-  /** Dry-run friendly description that does not need the CLI detected. */
+  /**
+   * A compose command as it would run, for --dry-run and messages. Detects the CLI (a read-only
+   * `version` call) so the printed command is the one that runs: `docker-compose` where only v1 works.
+   */
   describeCompose(args: string[], env: Record<string, string> = {}): string {
-    const argv = this.cli?.argv ?? ['docker', 'compose'];
-    return this.describe([...argv, '-f', this.o.file, ...args], env);
+    return this.describe(this.composeArgv(args), env);
   }
 
   /** Runs argv from the repository root. `stream` passes docker's output through (long builds). */
@@ -140,6 +142,8 @@ export interface ContainerInfo {
   Name?: string;
   Created?: string;
   State: { Running: boolean; Pid?: number; StartedAt?: string; ExitCode?: number; Health?: { Status: string } };
+  /** The image id (sha256:...) the container was created from. */
+  Image?: string;
   Config: { Image?: string; Env?: string[] };
 }
 
@@ -151,14 +155,4 @@ export function envOf(c: ContainerInfo, key: string): string | undefined {
 /** The newest container of a service (compose keeps one per slot; after a recreate, the new one). */
 export function newest(list: ContainerInfo[]): ContainerInfo | undefined {
   return [...list].sort((a, b) => (b.Created ?? '').localeCompare(a.Created ?? ''))[0];
-}
-
-/**
- * DEPLOY_RUNTIME=auto: `compose` when a Docker engine answers `docker info`, else `process`
- * (bare-metal hosts, and these development machines, which have no engine).
- */
-export function resolveRuntime(requested: string, env: Record<string, string | undefined> = process.env): string {
-  if (requested !== 'auto') return requested;
-  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 && r.stdout.trim() !== '' ? 'compose' : 'process';
 }

@@ -1,9 +1,10 @@
 // The `compose` runtime: each slot is a service of docker-compose.production.yml
 // (unite-hub-blue / unite-hub-green), the version is the image tag.
 //   resolveVersion  looks only (safe for --dry-run): the image is local, or will be pulled
-//                   (UNITE_HUB_IMAGE names a registry), or will be built from this checkout
-//   start           pull or build when the image is missing, `up -d --no-recreate redis`, then
-//                   `up -d --no-deps --no-build unite-hub-<slot>` with APP_VERSION=<version>
+//                   (UNITE_HUB_IMAGE names a registry), or will be built from this checkout; a
+//                   rollback runs the recorded image (compose-image.ts)
+//   start           get the image, `up -d --no-recreate redis`, then `up -d --no-deps --no-build
+//                   unite-hub-<slot>` with APP_VERSION=<version> and UNITE_HUB_IMAGE=<repository>
 //   probe           the slot's published loopback port (127.0.0.1:3008 / 3009): the health gate
 //   stop            `stop -t <grace> unite-hub-<slot>`, grace = max(--stop-grace, stop_grace_period)
 //   inspect         `ps -a -q` + `docker inspect`: running, pid, APP_VERSION, health, start time
@@ -12,9 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
-import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
+import type { ImageRecord, ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, type Slot } from '../types.ts';
 import { Compose, envOf, newest, tail, type ComposeOptions } from './compose-cli.ts';
+import { imageEnv, Images, serviceOf } from './compose-image.ts';
 import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ComposeRuntimeOptions extends ComposeOptions {
@@ -25,13 +27,9 @@ export interface ComposeRuntimeOptions extends ComposeOptions {
 
 // Docker tag syntax: 1-128 of [A-Za-z0-9_.-], not starting with . or -.
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const BUILD_TIMEOUT_MS = 30 * 60_000;
-const PULL_TIMEOUT_MS = 15 * 60_000;
 const UP_TIMEOUT_MS = 5 * 60_000;
 
-export function serviceOf(slot: Slot): string {
-  return `unite-hub-${slot}`;
-}
+export { serviceOf } from './compose-image.ts';
 
 function seconds(d: string | undefined): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(d ?? '');
@@ -55,27 +53,20 @@ export function longestStopGraceMs(composeText: string): number {
 export class ComposeRuntime implements Runtime {
   readonly name = 'compose';
   readonly compose: Compose;
+  private readonly images: Images;
   private readonly ports: Record<Slot, number>;
   private readonly host: string;
 
   constructor(opts: ComposeRuntimeOptions) {
     this.compose = new Compose(opts);
+    this.images = new Images(this.compose);
     this.ports = opts.ports;
     this.host = opts.host ?? '127.0.0.1';
   }
 
-  /** Image repository the compose file tags with: ${UNITE_HUB_IMAGE:-unite-hub}. */
+  /** Image repository a deploy takes: ${UNITE_HUB_IMAGE:-unite-hub}, as the compose file does. */
   imageRepo(): string {
     return this.compose.o.env.UNITE_HUB_IMAGE || 'unite-hub';
-  }
-
-  private ref(version: string): string {
-    return `${this.imageRepo()}:${version}`;
-  }
-
-  /** A repository with a registry host or namespace (ghcr.io/acme/unite-hub) is pulled, a bare name built. */
-  private pullable(): boolean {
-    return this.imageRepo().includes('/');
   }
 
   /** The compose file's stop_grace_period, in ms (0 when absent or unreadable). */
@@ -87,37 +78,19 @@ export class ComposeRuntime implements Runtime {
     }
   }
 
-  private async imageExists(version: string): Promise<boolean> {
-    const r = await this.compose.run([this.compose.o.dockerBin, 'image', 'inspect', '--format', '{{.Id}}', this.ref(version)], { timeoutMs: 60_000 });
-    if (r.code === 0) return true;
-    if (/no such image/i.test(r.stderr)) return false;
-    // Anything else (daemon down, permission denied) is the operator's problem to see now.
-    throw new DeployError(`cannot ask Docker about image ${this.ref(version)}: ${tail(r.stderr || r.stdout) || `exit ${r.code}`}`, EXIT.refused);
-  }
-
-  async resolveVersion(requested: string | undefined): Promise<ResolvedVersion> {
+  async resolveVersion(requested: string | undefined, recorded?: { image?: ImageRecord }): Promise<ResolvedVersion> {
     const version = requested ?? 'latest';
     if (!TAG_RE.test(version)) throw new DeployError(`invalid --version "${version}": a Docker tag (letters, digits, _ . -; at most 128)`, EXIT.refused);
     this.compose.detect();
-    const ref = this.ref(version);
-    if (await this.imageExists(version)) return { version, source: `image ${ref} (present)` };
-    return { version, source: this.pullable() ? `image ${ref} (to be pulled)` : `image ${ref} (to be built from this checkout)` };
-  }
-
-  private async ensureImage(slot: Slot, v: ResolvedVersion): Promise<void> {
-    if (await this.imageExists(v.version)) return;
-    const env = { APP_VERSION: v.version };
-    if (this.pullable()) {
-      await this.compose.must(`pulling ${this.ref(v.version)}`, this.compose.composeArgv(['pull', serviceOf(slot)]), { env, timeoutMs: PULL_TIMEOUT_MS, exitCode: EXIT.refused });
-    } else {
-      await this.compose.must(`building ${this.ref(v.version)}`, this.compose.composeArgv(['build', serviceOf(slot)]), { env, timeoutMs: BUILD_TIMEOUT_MS, stream: true });
-    }
-    if (!(await this.imageExists(v.version))) throw new DeployError(`image ${this.ref(v.version)} is still missing after ${this.pullable() ? 'the pull' : 'the build'}`);
+    const repository = recorded?.image?.repository ?? this.imageRepo();
+    const image = await this.images.plan(repository, version, recorded?.image);
+    return { version, source: `image ${repository}:${version} (${this.images.describe(image)})`, image };
   }
 
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
-    await this.ensureImage(slot, v);
-    const env = { APP_VERSION: v.version };
+    const image = v.image ?? (await this.images.plan(this.imageRepo(), v.version));
+    await this.images.ensure(slot, v.version, image);
+    const env = imageEnv(image.repository, v.version);
     // The cache first, never recreated by a deploy (a restart would empty it).
     await this.compose.must('starting redis', this.compose.composeArgv(['up', '-d', '--no-recreate', 'redis']), { env, timeoutMs: UP_TIMEOUT_MS });
     // Compose recreates the slot's container when its image (version) changed, starts it when stopped.
@@ -125,20 +98,26 @@ export class ComposeRuntime implements Runtime {
     const info = await this.inspect(slot);
     if (!info.running) throw new DeployError(`the ${slot} slot's container is not running right after \`up\`: ${await this.logTail(slot, 10)}`);
     if (info.version !== v.version) throw new DeployError(`the ${slot} slot runs version ${info.version ?? '(unknown)'} instead of ${v.version} after \`up\``);
+    // Recorded in state.json: a later rollback runs exactly this image.
+    if (info.image) info.image = await this.images.record(image.repository, info.image.id);
     return info;
   }
 
   async inspect(slot: Slot): Promise<SlotInfo> {
     const c = newest(await this.compose.containers(serviceOf(slot)));
     if (!c) return { slot, running: false };
-    const health = c.State.Health?.Status;
+    // Docker keeps the last HEALTHCHECK status of an exited container (a drained slot usually ends
+    // "unhealthy"): it only describes a running one. A stopped slot is "exited (code N)".
+    const state = c.State.Running ? c.State.Health?.Status : `exited (code ${c.State.ExitCode ?? '?'})`;
+    const ref = c.Config.Image ?? '';
     return {
       slot,
       running: c.State.Running,
       pid: c.State.Running ? c.State.Pid : undefined,
       version: envOf(c, SLOT_ENV.version),
       startedAt: c.State.StartedAt,
-      detail: `container ${c.Id.slice(0, 12)} ${c.Config.Image ?? ''}, 127.0.0.1:${this.ports[slot]}${health ? `, ${health}` : ''}`,
+      detail: `container ${c.Id.slice(0, 12)} ${ref}, 127.0.0.1:${this.ports[slot]}${state ? `, ${state}` : ''}`,
+      image: c.Image ? { repository: ref.replace(/:[^:/]*$/, ''), id: c.Image } : undefined,
     };
   }
 
@@ -164,14 +143,13 @@ export class ComposeRuntime implements Runtime {
   }
 
   describeStart(slot: Slot, v: ResolvedVersion): string[] {
-    const env = { APP_VERSION: v.version };
-    const out: string[] = [];
-    if (!v.source.endsWith('(present)')) {
-      out.push(this.pullable() ? this.compose.describeCompose(['pull', serviceOf(slot)], env) : this.compose.describeCompose(['build', serviceOf(slot)], env));
-    }
-    out.push(this.compose.describeCompose(['up', '-d', '--no-recreate', 'redis'], env));
-    out.push(this.compose.describeCompose(['up', '-d', '--no-deps', '--no-build', serviceOf(slot)], env));
-    return out;
+    const image = v.image ?? { repository: this.imageRepo(), action: 'present' as const };
+    const env = imageEnv(image.repository, v.version);
+    return [
+      ...this.images.commands(slot, v.version, image),
+      this.compose.describeCompose(['up', '-d', '--no-recreate', 'redis'], env),
+      this.compose.describeCompose(['up', '-d', '--no-deps', '--no-build', serviceOf(slot)], env),
+    ];
   }
 
   describeStop(slot: Slot, graceMs: number): string[] {
