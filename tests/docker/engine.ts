@@ -10,6 +10,7 @@
 //   3. Neither: one line saying how to get an engine.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -133,6 +134,30 @@ export async function acquireLock(log: Log, waitMs = 40 * 60_000): Promise<() =>
     if (!said) log(`docker-test: waiting for the docker test of ${owner.cwd ?? '?'} (pid ${owner.pid ?? '?'}) to finish (host ports 80/443 are one per machine)`);
     said = true;
     await sleep(2000);
+  }
+}
+
+/** Host ports nginx-lb (80, 443) and the slots (127.0.0.1:3008/3009) publish. */
+const HOST_PORTS: { port: number; host: string }[] = [
+  { port: 80, host: '0.0.0.0' },
+  { port: 443, host: '0.0.0.0' },
+  { port: 3008, host: '127.0.0.1' },
+  { port: 3009, host: '127.0.0.1' },
+];
+
+function portFree(port: number, host: string): Promise<boolean | 'unknown'> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? false : 'unknown'));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function checkHostPorts(): Promise<void> {
+  for (const { port, host } of HOST_PORTS) {
+    if ((await portFree(port, host)) !== false) continue;
+    const holder = run('ss', ['-Hltnp', `sport = :${port}`]).stdout.trim().split('\n')[0] ?? '';
+    throw new EngineError(`host port ${port} is in use${holder ? ` (${holder.replace(/\s+/g, ' ')})` : ''}: the production stack publishes ${HOST_PORTS.map((p) => p.port).join(', ')}; stop what holds it and run again`);
   }
 }
 

@@ -6,40 +6,15 @@
 //   -> every container/network the run created removed -> our dockerd stopped by PID.
 // Ctrl-C / SIGTERM: vitest is stopped, then the same cleanup runs; exit 130.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureBaseImages, formatBaseImages } from './base-images.ts';
-import { acquireEngine, acquireLock, EngineError, run, stopOwnEngine, type Engine } from './engine.ts';
+import { acquireEngine, acquireLock, checkHostPorts, EngineError, run, stopOwnEngine, type Engine } from './engine.ts';
 import { sweep } from './sweep.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const log = (l: string) => console.log(l);
 const t0 = performance.now();
 const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
-
-/** Host ports nginx-lb (80, 443) and the slots (127.0.0.1:3008/3009) publish. */
-const HOST_PORTS: { port: number; host: string }[] = [
-  { port: 80, host: '0.0.0.0' },
-  { port: 443, host: '0.0.0.0' },
-  { port: 3008, host: '127.0.0.1' },
-  { port: 3009, host: '127.0.0.1' },
-];
-
-function portFree(port: number, host: string): Promise<boolean | 'unknown'> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? false : 'unknown'));
-    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-async function checkHostPorts(): Promise<void> {
-  for (const { port, host } of HOST_PORTS) {
-    if ((await portFree(port, host)) !== false) continue;
-    const holder = run('ss', ['-Hltnp', `sport = :${port}`]).stdout.trim().split('\n')[0] ?? '';
-    throw new EngineError(`host port ${port} is in use${holder ? ` (${holder.replace(/\s+/g, ' ')})` : ''}: the production stack publishes ${HOST_PORTS.map((p) => p.port).join(', ')}; stop what holds it and run again`);
-  }
-}
 
 let engine: Engine | null = null;
 let child: ReturnType<typeof spawn> | null = null;

@@ -32,15 +32,18 @@ export function operatorEnv(): Record<string, string> {
 
 const secret = (n = 24) => randomBytes(n).toString('hex');
 
-/** `git clone` of this worktree's HEAD into a temp dir named like a real checkout (compose project PROJECT). */
-export function cloneHead(): Clone {
+/**
+ * `git clone` of this worktree's HEAD into a temp dir named like a real checkout (compose project
+ * PROJECT). `engineEnv`: how to reach the engine (DOCKER_HOST of the test's own dockerd).
+ */
+export function cloneHead(engineEnv: Record<string, string> = {}): Clone {
   const commit = run('git', ['-C', ROOT, 'rev-parse', 'HEAD']).stdout.trim();
   const dir = join(mkdtempSync(join(tmpdir(), TMP_PREFIX)), PROJECT);
   for (const args of [['clone', '--quiet', ROOT, dir], ['-C', dir, 'checkout', '--quiet', '--detach', commit]]) {
     const r = run('git', args, { timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr.trim()}`);
   }
-  const env = operatorEnv();
+  const env = { ...operatorEnv(), ...engineEnv };
   const cli = detectCompose({ ...process.env, ...env });
   if (!cli) throw new Error('neither `docker compose` nor `docker-compose` works');
   return { dir, commit, env, compose: cli.argv };
@@ -162,6 +165,9 @@ export const LOAD_RATE = LOAD_CLIENTS * LOAD_PER_CLIENT.reduce((n, l) => n + l.r
 type DriverStats = LoadStats & { keepAlive: boolean; url: string; mark: number | null };
 
 export interface LoadSummary {
+  /** Every client's loads merged into one LoadStats (as the benchmarks report them). */
+  stats: LoadStats;
+  clients: number;
   sent: number;
   completed: number;
   failed: number;
@@ -176,10 +182,10 @@ export interface LoadSummary {
 export class Loaders {
   private procs: { p: ChildProcessWithoutNullStreams; out: string; err: string; progress: number; closed: boolean }[] = [];
 
-  constructor(c: Clone, image = 'node:24-bookworm-slim', maxDurationMs = 10 * 60_000) {
-    const spec = JSON.stringify({ loads: LOAD_PER_CLIENT, maxDurationMs });
-    for (let i = 0; i < LOAD_CLIENTS; i++) {
-      const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, image, 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
+  constructor(c: Clone, opts: { clients?: number; maxDurationMs?: number } = {}) {
+    const spec = JSON.stringify({ loads: LOAD_PER_CLIENT, maxDurationMs: opts.maxDurationMs ?? 10 * 60_000 });
+    for (let i = 0; i < (opts.clients ?? LOAD_CLIENTS); i++) {
+      const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, 'node:24-bookworm-slim', 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
       const entry = { p, out: '', err: '', progress: 0, closed: false };
       p.once('close', () => (entry.closed = true));
       // stdout: `progress N` lines, then the `result` line (large: every sample); stderr apart, so
@@ -253,7 +259,27 @@ export class Loaders {
       });
     }
     const durationMs = Math.max(...all.map((s) => s.durationMs));
+    const merge = (f: (s: DriverStats) => Record<string, number>) => {
+      const out: Record<string, number> = {};
+      for (const s of all) for (const [k, n] of Object.entries(f(s))) out[k] = (out[k] ?? 0) + n;
+      return out;
+    };
+    const stats: LoadStats = {
+      sent: sum((s) => s.sent),
+      completed: sum((s) => s.completed),
+      ok2xx: sum((s) => s.ok2xx),
+      non2xx: sum((s) => s.non2xx),
+      errors: sum((s) => s.errors),
+      statuses: merge((s) => s.statuses),
+      errorKinds: merge((s) => s.errorKinds),
+      staleKeepAliveRetries: sum((s) => s.staleKeepAliveRetries),
+      durationMs,
+      ratePerSec: Math.round((sum((s) => s.completed) / durationMs) * 1000),
+      samples: all.flatMap((s) => s.samples),
+    };
     return {
+      stats,
+      clients: this.procs.length,
       sent: sum((s) => s.sent),
       completed: sum((s) => s.completed),
       failed: sum((s) => s.errors + s.non2xx),
@@ -272,5 +298,15 @@ export class Loaders {
 }
 
 export function describeLoad(l: LoadSummary): string {
-  return `${l.completed} requests at ${l.ratePerSec} req/s (target ${LOAD_RATE}; ${LOAD_CLIENTS} clients, keep-alive + new connections, http:80 + https:443), ${l.failed} failed${l.failures.length ? ` (${l.failures.join(', ')})` : ''}, ${l.retries} keep-alive retries; served by ${JSON.stringify(l.servedBy)}`;
+  return `${l.completed} requests at ${l.ratePerSec} req/s (target ${(LOAD_RATE / LOAD_CLIENTS) * l.clients}; ${l.clients} clients, keep-alive + new connections, http:80 + https:443), ${l.failed} failed${l.failures.length ? ` (${l.failures.join(', ')})` : ''}, ${l.retries} keep-alive retries; served by ${JSON.stringify(l.servedBy)}`;
+}
+
+/** A bad release: an image built FROM the product image (tests/docker/fixtures/bad-release/<dockerfile>). */
+export function buildFault(c: Clone, tag: string, dockerfile: string, base = 'unite-hub:latest'): RunResult {
+  return run('docker', ['build', '-f', `tests/docker/fixtures/bad-release/${dockerfile}`, '--build-arg', `BASE=${base}`, '-t', `unite-hub:${tag}`, 'tests/docker/fixtures/bad-release'], { cwd: c.dir, env: c.env, timeoutMs: 300_000 });
+}
+
+/** The last record of the clone's deploy history (.deploy/history.jsonl). */
+export function lastHistory<T>(c: Clone): T {
+  return JSON.parse(readFileSync(join(c.dir, '.deploy', 'history.jsonl'), 'utf8').trim().split('\n').at(-1)!) as T;
 }
