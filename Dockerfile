@@ -47,6 +47,10 @@ RUN apt-get update \
 COPY --from=build /app/.next/standalone ./
 COPY --from=build /app/.next/static ./.next/static
 COPY --from=build /app/public ./public
+# The slot preload (the CMD below): with SLOT_SOCKET set (docker-compose.production.yml) the server
+# also serves a unix socket, which nginx-lb reaches through the deploy CLI's switch links.
+COPY --from=build /app/scripts/deploy/slot-socket.ts ./scripts/deploy/slot-socket.ts
+COPY --from=build /app/scripts/deploy/slot-env.ts ./scripts/deploy/slot-env.ts
 RUN mkdir -p .next/cache && chown node:node .next/cache
 # `node` (uid 1000) is the unprivileged user the official Node image ships.
 USER node
@@ -57,4 +61,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 # SIGTERM (docker stop / compose stop) starts the app's own drain (SHUTDOWN_TIMEOUT_MS); the
 # compose stop_grace_period is longer than that drain so Docker never SIGKILLs a draining server.
 STOPSIGNAL SIGTERM
-CMD ["node", "server.js"]
+# TCP port 3000 always (probes, HEALTHCHECK); plus SLOT_SOCKET when set. Without it the preload does
+# nothing: plain `node server.js`. Node 24 runs the .ts preload by type stripping.
+CMD ["node", "--import", "./scripts/deploy/slot-socket.ts", "server.js"]

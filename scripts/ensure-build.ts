@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const marker = join(root, '.next/standalone/server.js');
-const sources = ['app', 'lib', 'proxy.ts', 'instrumentation.ts', 'next.config.ts', 'package-lock.json', 'public'];
+// The slot preload is copied into .next/standalone by copy-standalone-assets.ts: a change to it is a change to the build.
+const sources = ['app', 'lib', 'proxy.ts', 'instrumentation.ts', 'next.config.ts', 'package-lock.json', 'public', 'scripts/deploy/slot-socket.ts', 'scripts/deploy/slot-env.ts', 'scripts/copy-standalone-assets.ts'];
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;

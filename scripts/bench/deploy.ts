@@ -35,7 +35,9 @@ interface Loaded {
 
 /** Runs `step` under RATE req/s through nginx: half keep-alive (browser-like), half a new connection per request (never retried). */
 async function underLoad(s: DeployStack, step: () => Promise<void>, maxDurationMs = 120_000): Promise<Loaded> {
-  const paths = ['/api/health/live', '/'];
+  // One page render (/, dynamic: a CSP nonce per request) to three cheap API answers: the render
+  // rate stays well inside what two shared cores sustain while slots boot and switch.
+  const paths = ['/api/health/live', '/', '/api/health/live', '/api/health/live'];
   const half = RATE / 2;
   const l = startLoad({ url: s.nginxUrl, paths, rate: half, concurrency: 32, maxRequests: (half * maxDurationMs) / 1000, maxDurationMs });
   const f = startLoad({ url: s.nginxUrl, paths, rate: half, concurrency: 32, maxRequests: (half * maxDurationMs) / 1000, maxDurationMs, keepAlive: false });
@@ -66,7 +68,10 @@ function failedCell(l: LoadStats): string {
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 const stack = await startDeployStack();
-const timings = ['--gate-interval', '0.25', '--monitor', '5', '--monitor-interval', '0.5'];
+// Production probe timeout and failure threshold (the test stack's 2 s / 2 are for quiet test runs;
+// a slot that just booted answers its first health checks slowly under this load).
+const probes = ['--probe-timeout', '5', '--monitor-failures', '3'];
+const timings = ['--gate-interval', '0.25', '--monitor', '5', '--monitor-interval', '0.5', ...probes];
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
 const nginxV = (spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx').replace('nginx version: ', ''); // nginx -v prints to stderr
 try {
@@ -74,17 +79,28 @@ try {
   if (first.code !== 0) throw new Error(`first deploy failed:\n${first.output}`);
 
   // ---- 1. deploy, rollback, flip-back
-  const rows: { scenario: string; exit: number | null; load: LoadStats; rec: HistoryRecord }[] = [];
+  const rows: { scenario: string; exit: number | null; load: LoadStats; rec: HistoryRecord; output?: string }[] = [];
   let exit: number | null = null;
-  let load = await underLoad(stack, async () => void (exit = (await stack.cli(['green', '--version', 'v2', ...timings])).code));
-  rows.push({ scenario: 'deploy blue v1 -> green v2', exit, load: load.all, rec: lastRecord(stack) });
-  load = await underLoad(stack, async () => void (exit = (await stack.cli(['--rollback', ...timings])).code));
-  rows.push({ scenario: 'rollback green -> blue v1 (blue restarted)', exit, load: load.all, rec: lastRecord(stack) });
+  let output = '';
+  const run = async (args: string[]) => {
+    const r = await stack.cli(args);
+    exit = r.code;
+    output = r.output;
+  };
+  let load = await underLoad(stack, () => run(['green', '--version', 'v2', ...timings]));
+  rows.push({ scenario: 'deploy blue v1 -> green v2', exit, load: load.all, rec: lastRecord(stack), output });
+  load = await underLoad(stack, () => run(['--rollback', ...timings]));
+  rows.push({ scenario: 'rollback green -> blue v1 (blue restarted)', exit, load: load.all, rec: lastRecord(stack), output });
   // Flip-back: green v3 crashes (SIGKILL) right after the switch; the monitor notices, traffic goes back to blue.
   let killToExitMs = 0;
   load = await underLoad(stack, async () => {
     const run = stack.spawnCli(['green', '--version', 'v3', '--gate-interval', '0.25', '--monitor', '30', '--monitor-interval', '0.25', '--monitor-failures', '2']);
-    await waitFor('the switch to green to complete (monitor running)', async () => /\[monitor\]/.test(run.output()), 60_000, 10);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    await waitFor('the switch to green to complete (monitor running)', async () => {
+      if (ended) throw new Error(`the deploy ended before its monitor ran:\n${run.output()}`);
+      return /\[monitor\]/.test(run.output());
+    }, 60_000, 10);
     process.kill(stack.slotPid('green')!, 'SIGKILL');
     const killedAt = performance.now();
     exit = (await run.done).code;
@@ -92,7 +108,7 @@ try {
   });
   const flipRec = lastRecord(stack);
   rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load: load.all, rec: flipRec });
-  for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0], [rows[2]!, 3]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}`);
+  for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0], [rows[2]!, 3]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}\n${r.output ?? ''}`);
   // The same three scenarios on the compose runtime, real Docker engine: rows in the same table.
   const composeRuntime = await composeRuntimeRows();
   rows.push(...composeRuntime.rows);
@@ -108,7 +124,7 @@ try {
     async () => {
       for (let i = 1; i <= SWITCHES; i++) {
         const target = JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')).active === 'blue' ? 'green' : 'blue';
-        const run = stack.spawnCli([target, '--version', i % 2 ? 'v2' : 'v1', '--gate-interval', '0.25', '--monitor', '0']);
+        const run = stack.spawnCli([target, '--version', i % 2 ? 'v2' : 'v1', '--gate-interval', '0.25', '--monitor', '0', ...probes]);
         // Long requests open while the new slot passes its gate: they start on the live slot and
         // run across the switch.
         await waitFor(`switch ${i}: the gate to start`, async () => /\[gate\]/.test(run.output()), 60_000, 10);
@@ -131,7 +147,7 @@ try {
   const spanned = streams.filter((s) => s.spanned);
 
   const lines = [
-    `Process runtime, commit ${commit}, ${nginxV}. Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and /: ${RATE / 2} req/s on 32 keep-alive connections plus ${RATE / 2} req/s on a new connection per request. The only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte), counted in its own column; every other error or non-2xx counts as failed. Slots: the production build as releases v1/v2/v3 (plus the bench's test-only streaming route).`,
+    `Process runtime, commit ${commit}, ${nginxV}. Load: ${RATE} req/s target through nginx (local variant, own prefix), GET /api/health/live and / (3:1): ${RATE / 2} req/s on 32 keep-alive connections plus ${RATE / 2} req/s on a new connection per request. The only retry is the one browsers make (a GET on a reused keep-alive socket closed before any response byte), counted in its own column; every other error or non-2xx counts as failed. Slots: the production build as releases v1/v2/v3 (plus the bench's test-only streaming route).`,
     '',
     table(
       ['scenario', 'exit', 'requests sent', 'failed / non-2xx', 'client retries', 'achieved req/s', 'switch latency (decided -> first response from new slot)', 'phases (ms)'],

@@ -3,6 +3,8 @@
 // the deploy CLI (`docker compose` v2 plugin first, then the docker-compose v1 binary).
 import { parse } from 'yaml';
 import type { Finding } from './dockerfile.ts';
+import { CONTAINER_SOCKET_DIR, CONTAINER_SWITCH_DIR } from '../deploy/nginx-compose.ts';
+import { SLOT_SOCKET_ENV } from '../deploy/slot-env.ts';
 
 export const SLOTS = { 'unite-hub-blue': { slot: 'blue', port: 3008 }, 'unite-hub-green': { slot: 'green', port: 3009 } } as const;
 export const SHUTDOWN_TIMEOUT_DEFAULT_S = 25;
@@ -21,9 +23,18 @@ interface Service {
   deploy?: { resources?: { limits?: { cpus?: string; memory?: string }; reservations?: { cpus?: string; memory?: string } } };
 }
 
-export function parseCompose(text: string): { services: Record<string, Service> } {
-  return parse(text, { merge: true }) as { services: Record<string, Service> };
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, { driver_opts?: Record<string, string> } | null>;
 }
+
+export function parseCompose(text: string): ComposeFile {
+  return parse(text, { merge: true }) as ComposeFile;
+}
+
+/** The socket volume and the switch mount the deploy CLI's reload-free switch relies on (scripts/deploy). */
+export const SOCKET_VOLUME = 'unite-hub-sockets';
+const SWITCH_SOURCE = /^\$\{UNITE_HUB_SWITCH_DIR:-\.\/\.deploy\/switch\}$/;
 
 function seconds(d: string | undefined): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(d ?? '');
@@ -57,7 +68,19 @@ export function lintCompose(text: string, dockerfileHealthcheck: string[]): Find
   const lines = text.split('\n');
   const lineOf = (needle: string) => Math.max(1, lines.findIndex((l) => l.includes(needle)) + 1);
   const add = (rule: string, needle: string, message: string) => findings.push({ rule, line: lineOf(needle), message });
-  const { services = {} } = parseCompose(text) ?? {};
+  const { services = {}, volumes = {} } = parseCompose(text) ?? {};
+  // CP010: sockets in the shared volume, the switch links mounted read-only (docs/deploy.md).
+  const socketMounts = (name: string, s: Service, mode: 'rw' | 'ro') => {
+    const vols = (s.volumes ?? []).map(volumeParts);
+    const sock = vols.find((v) => v.target === CONTAINER_SOCKET_DIR);
+    if (!sock || sock.source !== SOCKET_VOLUME || sock.mode !== mode) add('CP010', `${name}:`, `${name} must mount the ${SOCKET_VOLUME} volume at ${CONTAINER_SOCKET_DIR} (${mode})`);
+    const sw = vols.find((v) => v.target === CONTAINER_SWITCH_DIR);
+    if (!sw || !SWITCH_SOURCE.test(sw.source) || sw.mode !== 'ro') add('CP010', `${name}:`, `${name} must mount \${UNITE_HUB_SWITCH_DIR:-./.deploy/switch} read-only at ${CONTAINER_SWITCH_DIR}`);
+  };
+  const vol = volumes[SOCKET_VOLUME]?.driver_opts;
+  if (!vol || vol.type !== 'tmpfs' || !/(^|,)uid=1000(,|$)/.test(vol.o ?? '') || !/(^|,)mode=0?755(,|$)/.test(vol.o ?? '')) {
+    add('CP010', 'volumes:', `volume ${SOCKET_VOLUME} must be a tmpfs owned by uid 1000 (the image's USER node) with mode 0755`);
+  }
 
   for (const [name, { slot, port }] of Object.entries(SLOTS)) {
     const s = services[name];
@@ -68,6 +91,9 @@ export function lintCompose(text: string, dockerfileHealthcheck: string[]): Find
     const ports = publishedPorts(s);
     if (ports.length !== 1 || ports[0] !== `127.0.0.1:${port}:3000`) add('CP001', `${name}:`, `${name} must publish exactly 127.0.0.1:${port}:3000 (found ${ports.join(', ') || 'none'})`);
     if (envOf(s).DEPLOYMENT_SLOT !== slot) add('CP002', `${name}:`, `${name} must set DEPLOYMENT_SLOT=${slot}`);
+    socketMounts(name, s, 'rw');
+    if (envOf(s)[SLOT_SOCKET_ENV.socket] !== `${CONTAINER_SOCKET_DIR}/${slot}.sock`) add('CP010', `${name}:`, `${name} must set ${SLOT_SOCKET_ENV.socket}=${CONTAINER_SOCKET_DIR}/${slot}.sock (the deploy CLI's links point there)`);
+    if (envOf(s)[SLOT_SOCKET_ENV.liveLink] !== `${CONTAINER_SWITCH_DIR}/live.sock`) add('CP010', `${name}:`, `${name} must set ${SLOT_SOCKET_ENV.liveLink}=${CONTAINER_SWITCH_DIR}/live.sock`);
     if (!/\$\{APP_VERSION(:-[^}]*)?\}$/.test(s.image ?? '')) add('CP003', 'image:', `${name}: the image tag must be \${APP_VERSION}`);
     if (!s.build?.args || !('APP_VERSION' in s.build.args)) add('CP003', 'build:', `${name}: build must pass the APP_VERSION build arg`);
     if (!s.env_file) add('CP004', `${name}:`, `${name} needs env_file`);
@@ -96,6 +122,7 @@ export function lintCompose(text: string, dockerfileHealthcheck: string[]): Find
     const conf = vols.find((v) => v.target === '/etc/nginx');
     if (!conf || !/^\.\/nginx\/?$/.test(conf.source) || conf.mode !== 'ro') add('CP009', 'volumes', 'nginx-lb must mount the ./nginx directory read-only as /etc/nginx');
     if (!vols.some((v) => v.target === '/etc/ssl/unite-hub' && v.mode === 'ro')) add('CP009', 'volumes', 'nginx-lb must mount the certificate directory read-only at /etc/ssl/unite-hub');
+    socketMounts('nginx-lb', nginx, 'ro');
     // A -c elsewhere would make the guide's plain `nginx -t` / `nginx -s reload` act on another file.
     if (JSON.stringify(nginx.command ?? '').includes('-c')) add('CP009', 'nginx-lb:', 'nginx-lb must run its default config /etc/nginx/nginx.conf (no -c)');
   }

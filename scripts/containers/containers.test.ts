@@ -37,7 +37,7 @@ describe('Dockerfile', () => {
 
   it('runs the standalone server as a non-root user on 0.0.0.0:3000 with a curl-free live check', () => {
     const rt = finalRuntime(DOCKERFILE, { APP_VERSION: 'v9.9.9' });
-    expect(rt).toMatchObject({ workdir: '/app', user: 'node', cmd: ['node', 'server.js'] });
+    expect(rt).toMatchObject({ workdir: '/app', user: 'node', cmd: ['node', '--import', './scripts/deploy/slot-socket.ts', 'server.js'] });
     expect(rt.env).toMatchObject({ NODE_ENV: 'production', HOSTNAME: '0.0.0.0', PORT: '3000', NEXT_TELEMETRY_DISABLED: '1', APP_VERSION: 'v9.9.9' });
     expect(rt.healthcheck?.command.join(' ')).toContain('/api/health/live');
     expect(finalRuntime(DOCKERFILE).env.APP_VERSION).toBe('latest');
@@ -50,7 +50,7 @@ describe('Dockerfile', () => {
     ['DF001', 'FROM node:24-bookworm-slim AS deps', 'FROM node AS deps'],
     ['DF002', 'USER node', 'USER root'],
     ['DF002', 'USER node\n', ''],
-    ['DF003', 'CMD ["node", "server.js"]', 'CMD node server.js'],
+    ['DF003', 'CMD ["node", "--import", "./scripts/deploy/slot-socket.ts", "server.js"]', 'CMD node --import ./scripts/deploy/slot-socket.ts server.js'],
     ['DF005', 'COPY package.json package-lock.json ./', 'ADD package.json package-lock.json ./'],
     ['DF006', /^HEALTHCHECK [\s\S]*?\n(?=#)/m, 'HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:3000/api/health/live"]\n'],
     ['DF006', /^HEALTHCHECK [\s\S]*?\n(?=#)/m, ''],
@@ -111,6 +111,12 @@ describe('docker-compose.production.yml', () => {
     ['CP009', '- ./nginx:/etc/nginx:ro', '- ./nginx/nginx.conf:/etc/nginx/nginx.conf:ro'],
     ['CP009', 'command: ["nginx", "-g", "daemon off;"]', 'command: ["nginx", "-c", "/etc/nginx/other.conf", "-g", "daemon off;"]'],
     ['CP009', '"443:443"', '"8443:8443"'],
+    ['CP010', 'SLOT_SOCKET: /run/unite-hub/slots/green.sock', 'SLOT_SOCKET: /run/unite-hub/slots/blue.sock'],
+    ['CP010', '      SLOT_LIVE_LINK: /run/unite-hub/switch/live.sock\n    ports:\n      - "127.0.0.1:3009:3000"', '    ports:\n      - "127.0.0.1:3009:3000"'],
+    ['CP010', '    - unite-hub-sockets:/run/unite-hub/slots\n', '    - ./sockets:/run/unite-hub/slots\n'],
+    ['CP010', '      - unite-hub-sockets:/run/unite-hub/slots:ro', '      - unite-hub-sockets:/run/unite-hub/other:ro'],
+    ['CP010', '${UNITE_HUB_SWITCH_DIR:-./.deploy/switch}:/run/unite-hub/switch:ro\n  cap_drop', '${UNITE_HUB_SWITCH_DIR:-./.deploy/switch}:/run/unite-hub/switch\n  cap_drop'],
+    ['CP010', 'o: "uid=1000,gid=1000,mode=0755"', 'o: "mode=0755"'],
   ])('%s catches a mutation', (rule, from, to) => {
     expect(rules(lintCompose(swap(COMPOSE, from, to), healthcheck))).toContain(rule);
   });

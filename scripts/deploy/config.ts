@@ -4,6 +4,7 @@
 // wiring.ts, where the runtime is created, and handed in here for the runtime's own defaults.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SOCKET_PATH_MAX } from './slot-env.ts';
 import { DeployError, EXIT, type Slot } from './types.ts';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -19,7 +20,8 @@ export interface DeployConfig {
   nginxBin: string;
   nginxConf: string;
   nginxPrefix: string;
-  upstreamTemplate: string;
+  /** live.sock / backup.sock (and, process runtime, the slots' sockets in slots/). */
+  switchDir: string;
   releasesDir: string;
   latestDir: string;
   envFile?: string;
@@ -46,10 +48,10 @@ export const OPTIONS = {
   'blue-port': { env: 'DEPLOY_BLUE_PORT', def: '3008', kind: 'port', help: 'blue slot port' },
   'green-port': { env: 'DEPLOY_GREEN_PORT', def: '3009', kind: 'port', help: 'green slot port' },
   'nginx-url': { env: 'DEPLOY_NGINX_URL', def: 'http://127.0.0.1:8080', kind: 'url', help: 'nginx as the deploy CLI probes it' },
-  'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'nginx binary (local nginx control)' },
-  'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'nginx -c file; the upstream is upstream/active.conf beside it' },
+  'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'process runtime: the nginx binary' },
+  'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'process runtime: nginx -c file; upstream/active.conf beside it is written once, naming the switch links' },
   'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'nginx -p prefix (pid, logs, temp)' },
-  'upstream-template': { env: 'DEPLOY_UPSTREAM_TEMPLATE', def: 'nginx/upstream/active.conf.template', kind: 'path', help: 'template of upstream/active.conf' },
+  'switch-dir': { env: 'DEPLOY_SWITCH_DIR', def: '.deploy/switch', kind: 'path', help: 'the live.sock / backup.sock links nginx routes through (process runtime: and the slots\' sockets); keep it writable by the deploy user only' },
   'releases-dir': { env: 'DEPLOY_RELEASES_DIR', def: 'releases', kind: 'path', help: 'process runtime: --version V runs RELEASES/V/server.js' },
   'env-file': { env: 'DEPLOY_ENV_FILE', def: '.env.production', kind: 'path', help: "the app's environment file (process runtime)" },
   'gate-interval': { env: 'DEPLOY_GATE_INTERVAL', def: '5', kind: 'seconds', help: 'health gate: seconds between probes' },
@@ -73,7 +75,7 @@ export type OptionName = keyof typeof OPTIONS;
  */
 export const RUNTIME_DEFAULTS: Record<RuntimeName, Partial<Record<OptionName, string>>> = {
   process: {},
-  compose: { 'nginx-url': 'http://127.0.0.1', 'nginx-conf': 'nginx/nginx.conf' },
+  compose: { 'nginx-url': 'http://127.0.0.1' },
 };
 
 function num(name: string, raw: string, min: number, max: number, integer: boolean): number {
@@ -101,6 +103,12 @@ export function resolveConfig(flags: Flags, env: Env, root: string, runtime: Run
   if (!/^https?:\/\/[^/]+$/.test(url)) throw new DeployError('--nginx-url must look like http://127.0.0.1:8080 (scheme, host, optional port, no path)', EXIT.usage);
   const ports = { blue: port('blue-port'), green: port('green-port') };
   if (ports.blue === ports.green) throw new DeployError('--blue-port and --green-port must differ', EXIT.usage);
+  const switchDir = path('switch-dir');
+  // The process runtime's slots listen in <switch-dir>/slots/: the longest socket path must fit.
+  const longest = runtime === 'process' ? join(switchDir, 'slots', 'green.sock') : join(switchDir, 'backup.sock');
+  if (Buffer.byteLength(longest) > SOCKET_PATH_MAX) {
+    throw new DeployError(`--switch-dir ${switchDir} is too long: ${longest} would be ${Buffer.byteLength(longest)} bytes, and unix socket paths are limited to ${SOCKET_PATH_MAX}; choose a shorter directory`, EXIT.usage);
+  }
   const envFile = path('env-file');
   const explicitEnvFile = flags['env-file'] !== undefined || env.DEPLOY_ENV_FILE !== undefined;
   if (explicitEnvFile && !existsSync(envFile)) throw new DeployError(`environment file ${envFile} does not exist`, EXIT.usage);
@@ -114,7 +122,7 @@ export function resolveConfig(flags: Flags, env: Env, root: string, runtime: Run
     nginxBin: get('nginx-bin'),
     nginxConf: path('nginx-conf'),
     nginxPrefix: path('nginx-prefix'),
-    upstreamTemplate: path('upstream-template'),
+    switchDir,
     releasesDir: path('releases-dir'),
     latestDir: join(root, '.next', 'standalone'),
     envFile: existsSync(envFile) ? envFile : undefined,

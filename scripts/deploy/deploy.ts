@@ -1,6 +1,7 @@
 // The deploy (and --rollback) orchestration: lock -> plan -> start -> health gate -> switch ->
 // monitor (flip back on failure) -> drain -> stop old -> history. Every step is its own module;
 // this file decides the order and what to undo when a step fails or the operator hits Ctrl-C.
+// Traffic moves by re-pointing nginx's live/backup links (switch.ts): no step reloads nginx.
 import type { DeployConfig } from './config.ts';
 import { drainAndStop } from './drain.ts';
 import { GateFailedError, healthGate } from './health-gate.ts';
@@ -9,7 +10,7 @@ import { Journal, type DeployResult } from './journal.ts';
 import { acquireLock } from './lock.ts';
 import { monitor } from './monitor.ts';
 import type { NginxControl } from './nginx-control.ts';
-import { switchTraffic } from './nginx-switch.ts';
+import { switchTraffic } from './switch.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from './runtime.ts';
 import { appendHistory, readState, writeState, type DeployState } from './state.ts';
 import { AbortedError, DeployError, EXIT, otherSlot, throwIfAborted, type Logger, type Slot } from './types.ts';
@@ -118,6 +119,8 @@ class Deployment {
   }
 
   private async decide(): Promise<Plan> {
+    const problem = await this.ctx.nginx.check();
+    if (problem) throw new DeployError(problem, EXIT.refused);
     const plan = await planDeploy(this.ctx, this.req);
     this.plan = plan;
     const { from, target, resolved } = plan;
@@ -169,16 +172,16 @@ class Deployment {
 
   /**
    * The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle. The
-   * slot traffic leaves stays nginx's backup (where the control allows it): a new slot that dies
-   * after the switch costs no request while the monitor flips back.
+   * slot traffic leaves stays nginx's backup until the monitor ends: a new slot that dies after
+   * the switch costs no request while the monitor flips back.
    */
   private async switchTo(plan: Plan, gatePassed: boolean): Promise<void> {
     const { from, target, resolved } = plan;
-    const backup = from && from !== target ? from : undefined;
+    const backup = from && from !== target ? from : target;
     const sw = await this.journal.phase(
       'switch',
-      () => switchTraffic({ ...this.switchOptions(target, resolved.version), backup, failFast: gatePassed }),
-      (s) => `switch -> first response from ${target}: ${s.switchLatencyMs} ms`,
+      () => switchTraffic({ ...this.switchOptions(target, resolved.version), backup, previous: from, failFast: gatePassed }),
+      (s) => `decided -> first response from ${target}: ${s.switchLatencyMs} ms (no reload; nginx check ${s.ensureMs} ms before)`,
     );
     this.switched = true;
     this.journal.record.metrics.switchLatencyMs = sw.switchLatencyMs;
@@ -205,7 +208,7 @@ class Deployment {
   /** Drain options for stopping `slot`; `signal` cuts the wait short (never the stop itself). */
   private drainOptions(slot: Slot, signal?: AbortSignal) {
     const { cfg, ctx } = this;
-    return { nginx: ctx.nginx, runtime: ctx.runtime, slot, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log: ctx.log, signal };
+    return { runtime: ctx.runtime, slot, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log: ctx.log, signal };
   }
 
   /** The monitor window. Returns the final result when the new slot failed in it, else undefined. */
@@ -233,10 +236,12 @@ class Deployment {
     const { from, target } = plan;
     if (!from || from === target) return;
     const { ctx } = this;
+    // The monitor is over: the new slot is its own fallback, and no new connection reaches `from`.
+    ctx.nginx.links.point('backup', target);
     const d = await this.journal.phase(
       'drain',
       () => drainAndStop(this.drainOptions(from, ctx.signal)),
-      (r) => `old workers gone after ${r.waitedMs} ms${r.leftWorkers ? ` (${r.leftWorkers} left)` : ''}; ${from} stopped in ${r.stopMs} ms`,
+      (r) => `${from} idle after ${r.waitedMs} ms${r.leftConnections ? ` (${r.leftConnections} connection(s) left)` : ''}; stopped in ${r.stopMs} ms`,
     );
     if (ctx.signal?.aborted) this.journal.warn('interrupted during the drain: stopped waiting and stopped the old slot gracefully');
     this.journal.record.metrics.drainMs = d.waitedMs;
@@ -248,8 +253,9 @@ class Deployment {
     const state = this.before ?? readState(cfg.stateDir);
     const version = (await ctx.runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
     const t = performance.now();
-    const back = () => switchTraffic({ ...this.switchOptions(to, version), failFast: true });
-    await this.journal.phase('flip-back', back, (s) => `back on ${to}; switch -> first response ${s.switchLatencyMs} ms`);
+    // `previous: to`: if even the old slot does not answer, the links stay on it (the failed one is no better).
+    const back = () => switchTraffic({ ...this.switchOptions(to, version), backup: to, previous: to, failFast: true });
+    await this.journal.phase('flip-back', back, (s) => `back on ${to}; decided -> first response ${s.switchLatencyMs} ms`);
     this.journal.record.metrics.flipBackMs = Math.round(performance.now() - t);
     // The state as it was before this deploy: the failed release is not something to roll back to.
     writeState(cfg.stateDir, { ...state, active: to });

@@ -1,23 +1,26 @@
 // --dry-run: the same decisions as a real deploy (target, version, refusals), then every step with
-// the exact commands and the upstream diff. Starts, writes and reloads nothing (not even the lock).
-import { existsSync, readFileSync } from 'node:fs';
+// the exact commands. Starts, writes and reloads nothing (not even the lock).
 import { join } from 'node:path';
+import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 import { planDeploy, type DeployContext, type DeployRequest } from './deploy.ts';
 import { readLock } from './lock.ts';
-import { lineDiff, readTemplate, renderUpstream, upstreamVars } from './nginx-switch.ts';
 import { readState } from './state.ts';
-import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
+import { DeployError, EXIT } from './types.ts';
 
 const s = (ms: number) => `${ms / 1000} s`;
 
 export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (line: string) => void = console.log): Promise<void> {
   const { config: cfg, runtime, nginx } = ctx;
+  const problem = await nginx.check();
+  if (problem) throw new DeployError(problem, EXIT.refused);
   const plan = await planDeploy(ctx, req);
   const { from, target, resolved } = plan;
+  const { links } = nginx;
   const state = readState(cfg.stateDir);
   const holder = readLock(cfg.stateDir);
+  const backup = from && from !== target ? from : target;
   print(`DRY RUN (${runtime.name} runtime, ${nginx.name}): nothing is started, written or reloaded.`);
-  print(`live slot: ${from ?? '(none recorded)'}${from ? ` version ${state.slots[from]?.version ?? '?'}` : ''} (from ${join(cfg.stateDir, 'state.json')})`);
+  print(`live slot: ${from ?? '(none recorded)'}${from ? ` version ${state.slots[from]?.version ?? '?'}` : ''} (from ${join(cfg.stateDir, 'state.json')}); ${links.path('live')} -> ${links.read('live') ?? '(none)'}`);
   print(`${req.rollback ? 'rollback' : 'deploy'}: ${target} <- version ${resolved.version} (${resolved.source})`);
   let n = 0;
   const step = (text: string) => print(`${++n}. ${text}`);
@@ -29,18 +32,16 @@ export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (lin
   }
   if (req.skipTests) step('health gate SKIPPED (--skip-tests)');
   else step(`health gate: GET ${target}'s ${HEALTH_SYSTEM_PATH} every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
-  const current = existsSync(nginx.upstreamFile) ? readFileSync(nginx.upstreamFile, 'utf8') : '';
-  const next = renderUpstream(readTemplate(nginx), upstreamVars(nginx, target, resolved.version, '<deploy time>', from ?? undefined));
-  step(`switch: write ${nginx.upstreamFile} (temp file in the same directory, then rename), then`);
-  print(`     ${nginx.describeTest()}`);
-  print(`     ${nginx.describeReload()}`);
-  print(`     confirm: GET ${cfg.nginxUrl}${HEALTH_LIVE_PATH} until ${SLOT_HEADER}: ${target}, ${VERSION_HEADER}: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on any failure put the old file back (and reload)`);
-  print('   upstream diff:');
-  for (const l of lineDiff(current, next, nginx.upstreamFile).split('\n')) print(`     ${l}`);
-  if (cfg.monitorMs > 0) step(`monitor: GET ${cfg.nginxUrl}/api/health/system every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);
+  const ensure = await nginx.describeEnsure();
+  step(`switch (no nginx reload)${ensure.length ? '; first make sure nginx runs with the socket upstream:' : ':'}`);
+  for (const c of ensure) print(`     ${c}`);
+  print(`     ${links.describe('backup', backup)}`);
+  print(`     ${links.describe('live', target)}`);
+  print(`     confirm: GET ${cfg.nginxUrl}${HEALTH_LIVE_PATH} until ${SLOT_HEADER}: ${target}, ${VERSION_HEADER}: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on failure both links point at ${from ?? '(nothing)'} again`);
+  if (cfg.monitorMs > 0) step(`monitor: GET ${cfg.nginxUrl}${HEALTH_SYSTEM_PATH} every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);
   else step('monitor: off (--monitor 0)');
   if (from && from !== target) {
-    step(`drain: wait up to ${s(cfg.drainTimeoutMs)} for nginx's old workers to finish, then stop ${from}:`);
+    step(`drain: ${links.describe('backup', target)}; wait up to ${s(cfg.drainTimeoutMs)} until ${from} has no connection left, then stop it:`);
     for (const c of runtime.describeStop(from, cfg.stopGraceMs)) print(`     ${c}`);
   } else step('drain: no other slot to stop');
   step(`append to ${join(cfg.stateDir, 'history.jsonl')}, update state.json, release the lock`);

@@ -1,27 +1,26 @@
 // NginxControl for a local nginx binary run with its own prefix: bare-metal hosts and the tests.
-//   test:   nginx -p PREFIX -e PREFIX/logs/error.log -c CONF -t
-//   reload: nginx -p PREFIX -e ... -c CONF -s reload   (starts nginx instead when it is not running)
-// Old workers after a reload are found through /proc: the master's children that existed before
-// the reload (title "worker process" until they get the shutdown signal, then "... is shutting down").
+//   nginx -p PREFIX -e PREFIX/logs/error.log -c CONF          (start)
+//   nginx -p PREFIX -e ... -c CONF -t / -s reload             (only when the upstream include changed)
+// The upstream include beside CONF (upstream/active.conf; gitignored for nginx/local/) names the two
+// links by absolute path. It depends only on where the switch directory is, so it is written when
+// the CLI first starts nginx (or the directory moves), never per deploy.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { CommandResult, NginxControl } from './nginx-control.ts';
-import { childPids, cmdline } from './procfs.ts';
+import { atomicWrite } from './atomic-file.ts';
+import type { SlotLinks } from './links.ts';
+import type { CommandResult, EnsureResult, NginxControl } from './nginx-control.ts';
 import { shellQuote } from './shell-quote.ts';
-import type { Slot } from './types.ts';
 
 export interface LocalNginxOptions {
   bin: string;
   /** -p: pid file, logs and temp directories are relative to it (see nginx/local/nginx.conf). */
   prefix: string;
-  /** -c: the top-level config; upstream/active.conf next to it is the active upstream. */
+  /** -c: the top-level config; upstream/active.conf next to it is its upstream include. */
   conf: string;
-  templateFile: string;
-  ports: Record<Slot, number>;
+  links: SlotLinks;
   /** Where the master writes its pid (the `pid` directive); default PREFIX/logs/nginx.pid. */
   pidFile?: string;
-  host?: string;
 }
 
 // Own process group (detached): a Ctrl-C in the operator's terminal goes to the deploy CLI, which
@@ -44,38 +43,35 @@ function run(bin: string, args: string[], timeoutMs = 15_000): Promise<CommandRe
   });
 }
 
+/** The upstream include for links in `links.dir` (absolute paths: nginx has no notion of "relative to the link directory"). */
+export function renderSocketUpstream(links: SlotLinks): string {
+  return [
+    '# Written by the deploy CLI when it starts nginx (not per deploy): nginx reaches the slots through',
+    "# two symlinks it re-points at each switch; nginx resolves them at every new connection, so a",
+    '# switch needs no reload (docs/deploy.md).',
+    `server unix:${links.path('live')} max_fails=0;`,
+    `server unix:${links.path('backup')} backup max_fails=0;`,
+    '',
+  ].join('\n');
+}
+
 export class LocalNginxControl implements NginxControl {
   readonly name = 'local-nginx';
+  readonly links: SlotLinks;
+  /** The include nginx.conf reads its upstream servers from. */
   readonly upstreamFile: string;
-  /** Upstream addresses are 127.0.0.1:<port>: a stopped backup slot is only a refused connection. */
-  readonly backupSafe = true;
-  readonly templateFile: string;
   private readonly opts: LocalNginxOptions;
   private readonly pidFile: string;
-  private beforeReload = new Set<number>();
 
   constructor(opts: LocalNginxOptions) {
     this.opts = { ...opts, prefix: resolve(opts.prefix), conf: resolve(opts.conf) };
+    this.links = opts.links;
     this.upstreamFile = join(dirname(this.opts.conf), 'upstream', 'active.conf');
-    this.templateFile = resolve(opts.templateFile);
     this.pidFile = opts.pidFile ? resolve(opts.pidFile) : join(this.opts.prefix, 'logs', 'nginx.pid');
   }
 
   private baseArgs(): string[] {
     return ['-p', `${this.opts.prefix}/`, '-e', join(this.opts.prefix, 'logs', 'error.log'), '-c', this.opts.conf];
-  }
-
-  upstreamAddress(slot: Slot): string {
-    return `${this.opts.host ?? '127.0.0.1'}:${this.opts.ports[slot]}`;
-  }
-
-  private ensurePrefix(): void {
-    for (const d of ['logs', 'temp']) mkdirSync(join(this.opts.prefix, d), { recursive: true });
-  }
-
-  async test(): Promise<CommandResult> {
-    this.ensurePrefix();
-    return run(this.opts.bin, [...this.baseArgs(), '-t']);
   }
 
   masterPid(): number | null {
@@ -94,42 +90,42 @@ export class LocalNginxControl implements NginxControl {
     return this.masterPid() !== null;
   }
 
-  async reload(): Promise<CommandResult> {
-    this.ensurePrefix();
-    const master = this.masterPid();
-    if (master === null) {
-      this.beforeReload = new Set();
-      return run(this.opts.bin, this.baseArgs());
+  async check(): Promise<string | null> {
+    return null; // ensure() writes what is missing and tests it
+  }
+
+  private includeIsCurrent(): boolean {
+    try {
+      return readFileSync(this.upstreamFile, 'utf8') === renderSocketUpstream(this.links);
+    } catch {
+      return false;
     }
-    // The workers of the current generation: after the reload they are the old ones.
-    this.beforeReload = new Set(this.workers(master).map((w) => w.pid));
-    return run(this.opts.bin, [...this.baseArgs(), '-s', 'reload']);
   }
 
-  /** Worker pids (children of the master) with their process titles. */
-  private workers(master: number): { pid: number; title: string }[] {
-    return childPids(master).map((pid) => ({ pid, title: cmdline(pid) }));
-  }
-
-  async oldWorkers(): Promise<{ accepting: number; draining: number } | null> {
-    const master = this.masterPid();
-    if (master === null) return { accepting: 0, draining: 0 };
-    let accepting = 0;
-    let draining = 0;
-    for (const w of this.workers(master)) {
-      if (!this.beforeReload.has(w.pid)) continue;
-      if (w.title.includes('shutting down')) draining++;
-      else accepting++;
+  async ensure(): Promise<EnsureResult> {
+    for (const d of ['logs', 'temp']) mkdirSync(join(this.opts.prefix, d), { recursive: true });
+    const running = this.masterPid() !== null;
+    if (this.includeIsCurrent()) {
+      if (running) return { ok: true, output: '', action: 'none' };
+      return { ...(await run(this.opts.bin, this.baseArgs())), action: 'started' };
     }
-    return { accepting, draining };
+    // A configuration change (first start on this host, or the switch directory moved): write,
+    // test, and only then load; a failing test puts the previous include back.
+    const previous = existsSync(this.upstreamFile) ? readFileSync(this.upstreamFile, 'utf8') : null;
+    atomicWrite(this.upstreamFile, renderSocketUpstream(this.links));
+    const test = await run(this.opts.bin, [...this.baseArgs(), '-t']);
+    const load = test.ok ? await run(this.opts.bin, running ? [...this.baseArgs(), '-s', 'reload'] : this.baseArgs()) : test;
+    if (!load.ok) {
+      if (previous === null) rmSync(this.upstreamFile, { force: true });
+      else atomicWrite(this.upstreamFile, previous);
+    }
+    return { ...load, action: running ? 'reloaded' : 'started' };
   }
 
-  describeTest(): string {
-    return [this.opts.bin, ...this.baseArgs(), '-t'].map(shellQuote).join(' ');
-  }
-
-  describeReload(): string {
-    const cmd = [this.opts.bin, ...this.baseArgs()];
-    return this.masterPid() === null ? `${cmd.map(shellQuote).join(' ')}   (nginx not running: start it)` : [...cmd, '-s', 'reload'].map(shellQuote).join(' ');
+  async describeEnsure(): Promise<string[]> {
+    const cmd = [this.opts.bin, ...this.baseArgs()].map(shellQuote).join(' ');
+    const running = this.masterPid() !== null;
+    if (this.includeIsCurrent()) return running ? [] : [`${cmd}   (nginx is not running: start it)`];
+    return [`write ${this.upstreamFile} (the upstream names ${this.links.path('live')} and ${this.links.path('backup')}; once per host)`, `${cmd} -t`, running ? `${cmd} -s reload   (a configuration change, not part of the switch)` : `${cmd}   (start)`];
   }
 }

@@ -1,11 +1,9 @@
 // The Runtime interface: how the deploy CLI starts, stops and inspects a slot. The CLI never
-// touches processes or containers directly, only through this interface, so a second runtime
-// plugs in without changing any step:
-//   - runtimes/process.ts (this repo): the standalone build started detached on the slot's port.
-//   - a docker-compose runtime (`docker compose up -d unite-hub-<slot>` with the image tag as the
-//     version, `docker compose stop -t <grace>`, `docker compose ps`/`inspect` to inspect, `docker
-//     compose logs --tail` for the log tail, probes via `docker compose exec -T unite-hub-<slot>`
-//     because app ports are not published) implements the same methods; select it in wiring.ts.
+// touches processes or containers directly, only through this interface (wiring.ts picks one):
+//   - runtimes/process.ts: the standalone build started detached on the slot's port and socket.
+//   - runtimes/compose.ts: the slot services of docker-compose.production.yml, the image tag as
+//     the version, probes on the published loopback ports.
+// Either way a slot serves its unix socket (slot-socket.ts), which the switch links point at.
 import type { ProbeResult } from './http-probe.ts';
 import type { ImagePlan } from './runtimes/compose-image.ts';
 import type { Slot } from './types.ts';
@@ -55,6 +53,11 @@ export interface Runtime {
   /** Graceful stop: SIGTERM (the app flips readiness and drains), SIGKILL after graceMs. No-op when not running. */
   stop(slot: Slot, graceMs: number): Promise<void>;
   inspect(slot: Slot): Promise<SlotInfo>;
+  /**
+   * Connections open on the slot's unix socket (nginx's, pooled or carrying a request): the drain
+   * waits for 0. 0 when the slot is not running; null when the runtime cannot tell.
+   */
+  connections(slot: Slot): Promise<number | null>;
   /** GET `path` on the slot directly (not through nginx), bounded by timeoutMs. Used by the health gate. */
   probe(slot: Slot, path: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult>;
   /** Last lines of the slot's output, printed when the gate fails. */

@@ -13,6 +13,8 @@ export interface StatusReport {
   previous: string | null;
   slots: { slot: string; recordedVersion: string | null; running: boolean; pid: number | null; version: string | null; health: string; detail: string | null }[];
   nginx: { running: boolean; servedBy: string | null; version: string | null; status: number | null; error?: string };
+  /** Which slot each switch link names (what nginx routes new connections to, and falls back to). */
+  links: { dir: string; live: string | null; backup: string | null };
   lock: ReturnType<typeof readLock>;
   recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
 }
@@ -38,6 +40,7 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     previous: state.previous,
     slots,
     nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
+    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup') },
     lock: readLock(cfg.stateDir),
     recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
   };
@@ -50,6 +53,8 @@ export function formatStatus(r: StatusReport, stateDir: string): string {
   }
   const served = r.nginx.status === null ? `no answer (${r.nginx.error})` : `HTTP ${r.nginx.status} from ${r.nginx.servedBy ?? '?'} ${r.nginx.version ?? ''}`;
   lines.push(`nginx: ${r.nginx.running ? 'running' : 'NOT running'}; through nginx: ${served}`);
+  lines.push(`links (${r.links.dir}): live.sock -> ${r.links.live ?? '(none)'}, backup.sock -> ${r.links.backup ?? '(none)'}`);
+  if (r.active && r.links.live !== r.active) lines.push(`  WARNING: live.sock names ${r.links.live ?? 'nothing'} but the recorded live slot is ${r.active}`);
   if (r.nginx.servedBy && r.active && r.nginx.servedBy !== r.active) lines.push(`  WARNING: nginx answers from ${r.nginx.servedBy} but the recorded live slot is ${r.active}`);
   lines.push(`lock: ${r.lock ? `held by pid ${r.lock.pid} on ${r.lock.host} since ${r.lock.startedAt} ("${r.lock.command}")` : 'free'}`);
   lines.push('recent deploys:');

@@ -1,14 +1,18 @@
 // Picks the Runtime and NginxControl implementations for a config, and resolves `--runtime auto`
 // (the only step of setting up that runs something: `docker info`).
-//   process  the standalone build as local processes, a local nginx binary (bare metal, the tests)
-//   compose  the services of docker-compose.production.yml, nginx-lb in a container
+//   process  the standalone build as local processes, a local nginx binary (bare metal, the tests);
+//            the links point at SWITCH_DIR/slots/<slot>.sock (relative: slots/<slot>.sock)
+//   compose  the services of docker-compose.production.yml, nginx-lb in a container; the links
+//            point at the slots' sockets as the containers see them (/run/unite-hub/slots/...), and
+//            every compose command gets UNITE_HUB_SWITCH_DIR so the mounts match the CLI's links
 import { spawnSync } from 'node:child_process';
 import { requestedRuntime, resolveConfig, RUNTIMES, type DeployConfig, type Flags, type RuntimeName } from './config.ts';
+import { SlotLinks } from './links.ts';
 import { LocalNginxControl } from './nginx-local.ts';
 import type { NginxControl } from './nginx-control.ts';
 import type { Runtime } from './runtime.ts';
 import { ProcessRuntime } from './runtimes/process.ts';
-import { ComposeRuntime } from './runtimes/compose.ts';
+import { ComposeRuntime, containerSocket } from './runtimes/compose.ts';
 import { ComposeNginxControl } from './nginx-compose.ts';
 import { DeployError, EXIT } from './types.ts';
 
@@ -27,19 +31,17 @@ export function pickRuntime(requested: string, env: Env = process.env): RuntimeN
 
 export function createRuntime(cfg: DeployConfig, env: Env = process.env): { runtime: Runtime; nginx: NginxControl } {
   switch (cfg.runtime) {
-    case 'process':
+    case 'process': {
+      const links = new SlotLinks(cfg.switchDir, (slot) => `slots/${slot}.sock`);
       return {
-        runtime: new ProcessRuntime({ stateDir: cfg.stateDir, ports: cfg.ports, releasesDir: cfg.releasesDir, latestDir: cfg.latestDir, envFile: cfg.envFile }),
-        nginx: new LocalNginxControl({ bin: cfg.nginxBin, prefix: cfg.nginxPrefix, conf: cfg.nginxConf, templateFile: cfg.upstreamTemplate, ports: cfg.ports }),
+        runtime: new ProcessRuntime({ stateDir: cfg.stateDir, ports: cfg.ports, releasesDir: cfg.releasesDir, latestDir: cfg.latestDir, envFile: cfg.envFile, switchDir: cfg.switchDir }),
+        nginx: new LocalNginxControl({ bin: cfg.nginxBin, prefix: cfg.nginxPrefix, conf: cfg.nginxConf, links }),
       };
+    }
     case 'compose': {
-      // docker-compose.production.yml: slots unite-hub-<slot> published on cfg.ports, nginx-lb
-      // reading the host's nginx/ directory (upstream/active.conf beside cfg.nginxConf).
-      const opts = { root: cfg.root, file: cfg.composeFile, env: env as NodeJS.ProcessEnv };
-      return {
-        runtime: new ComposeRuntime({ ...opts, ports: cfg.ports }),
-        nginx: new ComposeNginxControl({ ...opts, conf: cfg.nginxConf, templateFile: cfg.upstreamTemplate }),
-      };
+      const links = new SlotLinks(cfg.switchDir, containerSocket);
+      const opts = { root: cfg.root, file: cfg.composeFile, env: { ...env, UNITE_HUB_SWITCH_DIR: cfg.switchDir } as unknown as NodeJS.ProcessEnv };
+      return { runtime: new ComposeRuntime({ ...opts, ports: cfg.ports }), nginx: new ComposeNginxControl({ ...opts, links }) };
     }
   }
 }

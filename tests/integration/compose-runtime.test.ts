@@ -5,10 +5,11 @@
 // the compose file's env_file, on the port the compose file publishes — that the health gate's
 // probe, the version and the graceful stop are real. Real Postgres and Redis back the app.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComposeRuntime } from '../../scripts/deploy/runtimes/compose.ts';
+import { ComposeRuntime, containerSocket } from '../../scripts/deploy/runtimes/compose.ts';
+import { SlotLinks } from '../../scripts/deploy/links.ts';
 import { ComposeNginxControl } from '../../scripts/deploy/nginx-compose.ts';
 import { DeployError, EXIT } from '../../scripts/deploy/types.ts';
 import { installDockerStandIn, type DockerStandIn } from '../support/docker-standin.ts';
@@ -17,6 +18,8 @@ import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
 import { ROOT, SERVER_JS } from '../support/app.ts';
 import { freePort, isAlive, spawnLogged } from '../support/proc.ts';
+import { servedBy, startLoad } from '../support/http-load.ts';
+import { childPids } from '../../scripts/deploy/procfs.ts';
 import { appEnv } from './health-env.ts';
 
 const FILE = 'docker-compose.production.yml';
@@ -59,14 +62,19 @@ afterAll(async () => {
 
 function setup(initial: Parameters<typeof installDockerStandIn>[0] = {}, extraEnv: Record<string, string> = {}) {
   docker = installDockerStandIn(initial, { serverJs: SERVER_JS });
-  const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, ...extraEnv });
+  const switchDir = join(docker.dir, 'switch');
+  const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, UNITE_HUB_SWITCH_DIR: switchDir, ...extraEnv });
   const runtime = new ComposeRuntime({ root: proj, file: FILE, ports, env });
-  const nginx = new ComposeNginxControl({ root: proj, file: FILE, env, conf: join(proj, 'nginx/nginx.conf'), templateFile: join(proj, 'nginx/upstream/active.conf.template') });
-  return { runtime, nginx, docker };
+  const links = new SlotLinks(switchDir, containerSocket);
+  const nginx = new ComposeNginxControl({ root: proj, file: FILE, env, links });
+  return { runtime, nginx, docker, links, switchDir };
 }
 
-function setupNginxOnly(d: DockerStandIn) {
-  return new ComposeNginxControl({ root: proj, file: FILE, env: d.env({ UNITE_HUB_ENV_FILE: envFile }), conf: join(proj, 'nginx/nginx.conf'), templateFile: join(proj, 'nginx/upstream/active.conf.template') });
+/** Every file under dir with its content: a tracked file the CLI rewrote shows up (issue 10 defect 3). */
+function tree(d: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(d, { withFileTypes: true, recursive: true })) if (e.isFile()) out[join(e.parentPath, e.name)] = readFileSync(join(e.parentPath, e.name), 'utf8');
+  return out;
 }
 
 async function rejection(p: Promise<unknown>): Promise<DeployError> {
@@ -226,41 +234,24 @@ describe('rollback runs exactly the recorded image (issue 10 defect 2)', () => {
 });
 
 describe('ComposeNginxControl', () => {
-  it('tests and reloads nginx-lb with its -c file, starting it when it is not running', async () => {
+  it('ensure() starts nginx-lb when it is not running and does nothing when it is (no exec, no reload, nothing written)', async () => {
     const { nginx, docker } = setup();
-    expect(nginx.upstreamAddress('green')).toBe('unite-hub-green:3000');
-    expect(nginx.upstreamFile).toBe(join(proj, 'nginx/upstream/active.conf'));
     expect(await nginx.isRunning()).toBe(false);
-    expect((await nginx.test()).ok).toBe(true);
-    expect((await nginx.reload()).ok).toBe(true);
+    expect(await nginx.describeEnsure()).toEqual([`docker compose -f ${FILE} up -d --no-deps nginx-lb   (nginx-lb is not running: start it)`]);
+    expect(await nginx.ensure()).toMatchObject({ ok: true, action: 'started' });
     expect(await nginx.isRunning()).toBe(true);
-    expect((await nginx.test()).output).toContain('test is successful');
-    expect((await nginx.reload()).ok).toBe(true);
-    // After the reload the pre-reload workers are the old generation: none left here...
-    expect(await nginx.oldWorkers()).toEqual({ accepting: 0, draining: 0 });
-    const cmds = mutating(docker.commands()).filter((c) => !/ sh -c /.test(c));
-    expect(cmds).toEqual([
-      `docker compose -f ${FILE} run --rm --no-deps -T nginx-lb nginx -t -c /etc/nginx/nginx.conf`,
-      `docker compose -f ${FILE} up -d --no-deps nginx-lb`,
-      `docker compose -f ${FILE} exec -T nginx-lb nginx -t -c /etc/nginx/nginx.conf`,
-      `docker compose -f ${FILE} exec -T nginx-lb nginx -s reload -c /etc/nginx/nginx.conf`,
-    ]);
-    // ...and two still finishing their requests are counted as draining, never as accepting.
-    docker.update((s) => (s.nginxDraining = 2));
-    expect((await nginx.reload()).ok).toBe(true);
-    expect(await nginx.oldWorkers()).toEqual({ accepting: 0, draining: 2 });
-    // Before any reload by this control, nothing counts as old.
-    const fresh = setupNginxOnly(docker);
-    expect(await fresh.oldWorkers()).toEqual({ accepting: 0, draining: 0 });
+    docker.clearCalls();
+    expect(await nginx.ensure()).toMatchObject({ ok: true, action: 'none' });
+    expect(await nginx.describeEnsure()).toEqual([]);
+    expect(mutating(docker.commands())).toEqual([]);
+    expect(await nginx.check()).toBeNull(); // started from the compose file: it has the switch mount
   });
 
-  it('reports a failing `nginx -t` with nginx\'s message and never throws', async () => {
-    const message = 'nginx: [emerg] host not found in upstream "unite-hub-green:3000" in /etc/nginx/upstream/active.conf:3';
-    const { nginx } = setup({ fail: { 'nginx -t': { code: 1, stderr: message } } });
-    await nginx.reload();
-    const r = await nginx.test();
-    expect(r.ok).toBe(false);
-    expect(r.output).toContain('host not found in upstream');
+  it('check() refuses an nginx-lb created before the socket upstream (no switch mount), naming the command that recreates it', async () => {
+    const { nginx, docker } = setup();
+    await nginx.ensure();
+    docker.update((st) => (st.containers['nginx-lb']!.mounts = [{ Source: './nginx', Destination: '/etc/nginx' }]));
+    expect(await nginx.check()).toMatch(/nginx-lb was created before the socket upstream .*: docker compose -f docker-compose\.production\.yml up -d --no-deps nginx-lb/);
   });
 });
 
@@ -281,7 +272,10 @@ describe('the deploy CLI with the compose runtime', () => {
       expect(r.out).toContain('compose runtime');
       expect(r.out).toContain(`APP_VERSION=v2 UNITE_HUB_IMAGE=unite-hub docker compose -f ${join(proj, FILE)} build unite-hub-green`);
       expect(r.out).toContain(`APP_VERSION=v2 UNITE_HUB_IMAGE=unite-hub docker compose -f ${join(proj, FILE)} up -d --no-deps --no-build unite-hub-green`);
-      expect(r.out).toContain('nginx -t -c /etc/nginx/nginx.conf');
+      // The switch: nginx-lb started if it is not running, then the two links; no exec, no reload.
+      expect(r.out).toContain(`docker compose -f ${join(proj, FILE)} up -d --no-deps nginx-lb   (nginx-lb is not running: start it)`);
+      expect(r.out).toMatch(/ln -sfn \/run\/unite-hub\/slots\/green\.sock \S+\/\.live\.sock\.tmp && mv -T \S+\/\.live\.sock\.tmp \S+\/live\.sock/);
+      expect(r.out).not.toMatch(/nginx -s reload|exec -T nginx-lb/);
       expect(mutating(docker.commands())).toEqual([]);
     } finally {
       rmSync(state, { recursive: true, force: true });
@@ -330,19 +324,21 @@ describe('the deploy CLI with the compose runtime', () => {
 });
 
 describe('a full deploy through the compose runtime', () => {
+  /** The CLI's arguments for a project copy and a stand-in (its switch dir, a free nginx-lb port). */
+  const cliArgs = (state: string, switchDir: string, nginxUrl: string, extra: string[] = []) => [
+    '--runtime', 'compose', '--compose-file', join(proj, FILE), '--switch-dir', switchDir, '--nginx-url', nginxUrl, '--state-dir', state,
+    '--blue-port', String(ports.blue), '--green-port', String(ports.green), '--gate-interval', '0.25', '--gate-timeout', '30', '--probe-timeout', '2',
+    '--confirm-timeout', '10', '--drain-timeout', '10', '--stop-grace', '10', ...extra,
+  ];
+
   it('registry images: after deploys with UNITE_HUB_IMAGE, --rollback without it runs the recorded registry image and builds nothing', async () => {
     const REPO = 'ghcr.io/acme/unite-hub';
     const nginxPort = await freePort();
-    const { docker } = setup({ remote: [`${REPO}:v1`, `${REPO}:v2`] });
+    const { docker, switchDir } = setup({ remote: [`${REPO}:v1`, `${REPO}:v2`] });
     const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
     const base = { UNITE_HUB_ENV_FILE: envFile, DOCKER_STANDIN_NGINX_PORT: String(nginxPort) };
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
-    const args = [
-      '--runtime', 'compose', '--compose-file', join(proj, FILE), '--nginx-conf', join(proj, 'nginx/nginx.conf'),
-      '--upstream-template', join(proj, 'nginx/upstream/active.conf.template'), '--nginx-url', nginxUrl, '--state-dir', state,
-      '--blue-port', String(ports.blue), '--green-port', String(ports.green), '--gate-interval', '0.25', '--probe-timeout', '2',
-      '--monitor', '0', '--drain-timeout', '5', '--stop-grace', '10',
-    ];
+    const args = cliArgs(state, switchDir, nginxUrl, ['--monitor', '0']);
     try {
       for (const [slot, version] of [['blue', 'v1'], ['green', 'v2']]) {
         const r = await cli([slot!, '--version', version!, ...args], docker.env({ ...base, UNITE_HUB_IMAGE: REPO }));
@@ -362,53 +358,75 @@ describe('a full deploy through the compose runtime', () => {
     }
   }, 180_000);
 
-  it('blue, then green --version v2, then --rollback: traffic through nginx-lb follows, old slots stop', async () => {
+  it('blue, green --version v2, --rollback under load: traffic through nginx-lb follows by the switch links alone (no exec, no reload, no file written), 0 failed, 0 retries', async () => {
     const nginxPort = await freePort();
-    const { docker } = setup();
+    const { docker, switchDir } = setup();
     const state = mkdtempSync(join(tmpdir(), 'unite-hub-deploy-state-'));
     const env = docker.env({ UNITE_HUB_ENV_FILE: envFile, DOCKER_STANDIN_NGINX_PORT: String(nginxPort) });
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
-    const args = [
-      '--runtime', 'compose', '--compose-file', join(proj, FILE), '--nginx-conf', join(proj, 'nginx/nginx.conf'),
-      '--upstream-template', join(proj, 'nginx/upstream/active.conf.template'), '--nginx-url', nginxUrl, '--state-dir', state,
-      '--blue-port', String(ports.blue), '--green-port', String(ports.green),
-      '--gate-interval', '0.25', '--gate-timeout', '30', '--probe-timeout', '2', '--monitor', '2', '--monitor-interval', '0.25',
-      '--monitor-failures', '2', '--confirm-timeout', '10', '--drain-timeout', '10', '--stop-grace', '10',
-    ];
+    const args = cliArgs(state, switchDir, nginxUrl, ['--monitor', '2', '--monitor-interval', '0.25', '--monitor-failures', '2']);
     const served = async () => {
       const r = await fetch(`${nginxUrl}/api/health/live`, { signal: AbortSignal.timeout(5000) });
       return `${r.headers.get('x-deployment-slot')}/${r.headers.get('x-app-version')}`;
     };
     const running = (svc: string) => docker.state().containers[svc]?.running ?? false;
+    const links = () => [readlinkSync(join(switchDir, 'live.sock')), readlinkSync(join(switchDir, 'backup.sock'))];
+    const nginxFiles = tree(join(proj, 'nginx'));
     try {
       const first = await cli(['blue', ...args], env);
       expect(first.code, first.out).toBe(0);
       expect(await served()).toBe('blue/latest');
+      // Absolute in-container targets: the links dangle on the host and resolve in nginx-lb.
+      expect(links()).toEqual(['/run/unite-hub/slots/blue.sock', '/run/unite-hub/slots/blue.sock']);
+      const master = docker.state().containers['nginx-lb']!.pid!;
+      const workers = childPids(master);
+      expect(workers.length).toBeGreaterThan(0);
 
-      const second = await cli(['green', '--version', 'v2', ...args], env);
-      expect(second.code, second.out).toBe(0);
-      expect(await served()).toBe('green/v2');
-      expect(running('unite-hub-blue')).toBe(false);
-      expect(docker.commands().filter((c) => c.includes(" stop "))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`]);
-      expect(readFileSync(join(proj, 'nginx/upstream/active.conf'), 'utf8')).toContain('server unite-hub-green:3000');
+      docker.clearCalls();
+      const load = startLoad({ url: nginxUrl, paths: ['/api/health/live', '/'], rate: 40, concurrency: 8, maxRequests: 4000, maxDurationMs: 120_000 });
+      const fresh = startLoad({ url: nginxUrl, paths: ['/api/health/live', '/'], rate: 20, concurrency: 8, maxRequests: 2000, maxDurationMs: 120_000, keepAlive: false });
+      let second, back;
+      try {
+        await load.waitForResponses(40);
+        second = await cli(['green', '--version', 'v2', ...args], env);
+        expect(second.code, second.out).toBe(0);
+        expect(await served()).toBe('green/v2');
+        back = await cli(['--rollback', ...args], env);
+        expect(back.code, back.out).toBe(0);
+        await load.waitForResponses(40);
+      } finally {
+        await Promise.all([load.stop(), fresh.stop()]);
+      }
+      for (const l of [load.stats(), fresh.stats()]) {
+        expect(l.errorKinds, 'transport errors').toEqual({});
+        expect(l.statuses, 'every response is a 200').toEqual({ 200: l.completed });
+        expect(l.staleKeepAliveRetries, 'client retries').toBe(0);
+      }
+      console.log(`compose (stand-in) load: served by ${JSON.stringify(servedBy(load.stats().samples))}; switch latency green ${/decided -> first response from green: (\d+) ms/.exec(second.out)?.[1]} ms, back to blue ${/decided -> first response from blue: (\d+) ms/.exec(back.out)?.[1]} ms`);
+      // No docker exec into nginx-lb and no reload in either switch; nginx-lb's workers are the same.
+      expect(docker.commands().filter((c) => /exec .*nginx-lb|up .*nginx-lb|nginx -s|nginx -t/.test(c))).toEqual([]);
+      expect(childPids(master)).toEqual(workers);
+      // No tracked file rewritten (issue 10 defect 3): the links live in the switch directory.
+      expect(tree(join(proj, 'nginx'))).toEqual(nginxFiles);
+      expect(docker.commands().filter((c) => c.includes(' stop '))).toEqual([`docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-blue`, `docker compose -f ${join(proj, FILE)} stop -t 35 unite-hub-green`]);
+      expect(await served()).toBe('blue/latest');
+      expect(links()).toEqual(['/run/unite-hub/slots/blue.sock', '/run/unite-hub/slots/blue.sock']);
+      expect(running('unite-hub-green')).toBe(false);
+
       // status: the stopped standby is "stopped", not Docker's last health of an exited container (issue 10 defect 7).
       const st = await cli(['status', ...args], env);
       expect(st.code, st.out).toBe(0);
-      const blueLine = st.out.split('\n').find((l) => /^\s+blue /.test(l))!;
-      expect(blueLine, st.out).toMatch(/standby stopped/);
-      expect(blueLine).toMatch(/exited \(code 143\)/);
-      expect(blueLine).not.toMatch(/unhealthy/);
-      expect(st.out.split('\n').find((l) => /^\s+green /.test(l))).toMatch(/LIVE\s+running .*health: HTTP 200 healthy/);
-
-      const back = await cli(['--rollback', ...args], env);
-      expect(back.code, back.out).toBe(0);
-      expect(await served()).toBe('blue/latest');
-      expect(running('unite-hub-green')).toBe(false);
+      const greenLine = st.out.split('\n').find((l) => /^\s+green /.test(l))!;
+      expect(greenLine, st.out).toMatch(/standby stopped/);
+      expect(greenLine).toMatch(/exited \(code 143\)/);
+      expect(greenLine).not.toMatch(/unhealthy/);
+      expect(st.out.split('\n').find((l) => /^\s+blue /.test(l))).toMatch(/LIVE\s+running .*health: HTTP 200 healthy/);
+      expect(st.out).toMatch(/live\.sock -> blue, backup\.sock -> blue/);
       // Rollback started blue again with its recorded version, from the image built the first time.
       const builds = docker.calls().filter((c) => c.argv.includes('build')).map((c) => c.APP_VERSION);
-      expect(builds).toEqual(['latest', 'v2']);
+      expect(builds).toEqual(['v2']);
     } finally {
       rmSync(state, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 240_000);
 });

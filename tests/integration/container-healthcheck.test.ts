@@ -114,7 +114,8 @@ describe('the image runtime, replayed from the Dockerfile', () => {
     expect(rt.env.APP_VERSION).toBe(VERSION);
     expect(rt.user).not.toMatch(/^(root|0)$/);
     expect(rt.healthcheck?.command.length).toBeGreaterThan(0);
-    expect(execForm('["node", "server.js"]')).toEqual(rt.cmd);
+    // server.js behind the slot preload (scripts/deploy/slot-socket.ts; a no-op without SLOT_SOCKET).
+    expect(execForm('["node", "--import", "./scripts/deploy/slot-socket.ts", "server.js"]')).toEqual(rt.cmd);
   });
 
   // The earlier implementation's pitfall: without ENV HOSTNAME=0.0.0.0 the server binds to the

@@ -2,7 +2,7 @@
 // Redis, Anthropic stand-in): an invalid upstream template never reaches nginx, --dry-run changes
 // nothing, one deploy at a time (and a stale lock is recovered), Ctrl-C leaves a consistent state,
 // refusals change nothing.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +25,16 @@ const state = () => JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 
 async function servedBy(): Promise<string> {
   const r = await httpGet(`${stack.nginxUrl}/api/health/live`, 2000);
   return `${r.headers['x-deployment-slot']}/${r.headers['x-app-version']}`;
+}
+
+/** The switch links as they are now (a re-point shows up: new target, or a new inode). */
+function links(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of ['live.sock', 'backup.sock']) {
+    const p = join(stack.switchDir, n);
+    out[p] = `${lstatSync(p).ino}:${readlinkSync(p)}`;
+  }
+  return out;
 }
 
 /** Every file under dir with its size, mtime and content: any write shows up. */
@@ -55,40 +65,49 @@ afterAll(async () => {
 });
 
 describe('deploy safety', () => {
-  it('an invalid upstream template: nginx -t fails, the live file is restored, nothing reloaded, the new slot stopped', async () => {
-    const template = join(stack.dir, 'broken.template');
-    writeFileSync(template, 'server {{address}} no_such_parameter;\n');
-    const before = readFileSync(stack.upstreamFile, 'utf8');
+  it('an nginx configuration that nginx -t rejects is never loaded: the deploy fails before any link moves, exit 1, the new slot stopped, nginx untouched', async () => {
+    // As if nginx ran a configuration the CLI had not written yet (a moved switch directory), while
+    // an operator's edit broke nginx.conf: the CLI must write its upstream include, test, and only then load.
+    const conf = readFileSync(stack.nginxConf, 'utf8');
+    const include = readFileSync(stack.upstreamFile, 'utf8');
+    writeFileSync(stack.upstreamFile, '# an older upstream\nserver 127.0.0.1:9 max_fails=0;\n');
+    writeFileSync(stack.nginxConf, conf.replace('events {', 'no_such_directive on;\nevents {'));
     const master = stack.nginxMasterPid()!;
     const workers = nginxWorkerPids(master);
-    expect(workers.length).toBeGreaterThan(0);
-    const r = await stack.cli(['green', '--version', 'v2'], { env: { DEPLOY_UPSTREAM_TEMPLATE: template } });
-    expect(r.code, r.output).toBe(1);
-    expect(r.output).toMatch(/nginx -t rejected the new upstream for green: .*no_such_parameter/);
-    expect(r.output).toMatch(/nothing was reloaded/);
-    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
-    expect(nginxWorkerPids(master)).toEqual(workers); // a reload would have replaced the workers
-    expect(readdirSync(join(stack.upstreamFile, '..'))).toEqual(['active.conf']); // no temp file left
-    expect(stack.slotPid('green')).toBeNull();
-    expect(await servedBy()).toBe('blue/v1');
-    expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'failed' });
+    const links = { live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) };
+    try {
+      const r = await stack.cli(['green', '--version', 'v2']);
+      expect(r.code, r.output).toBe(1);
+      expect(r.output).toMatch(/nginx could not be reloaded with the socket upstream: .*no_such_directive.*; the links were not touched/);
+      expect(readFileSync(stack.upstreamFile, 'utf8')).toBe('# an older upstream\nserver 127.0.0.1:9 max_fails=0;\n'); // put back
+      expect(nginxWorkerPids(master)).toEqual(workers); // nothing was reloaded
+      expect({ live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) }).toEqual(links);
+      expect(readdirSync(stack.switchDir).sort()).toEqual(['backup.sock', 'live.sock', 'slots']); // no temp link left
+      expect(stack.slotPid('green')).toBeNull();
+      expect(await servedBy()).toBe('blue/v1');
+      expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'failed' });
+    } finally {
+      writeFileSync(stack.nginxConf, conf);
+      writeFileSync(stack.upstreamFile, include);
+    }
   });
 
   it('--dry-run prints every step, the commands and the diff, and changes nothing on disk or in processes', async () => {
-    const files = { ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir) };
+    const files = { ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir), ...links() };
     const master = stack.nginxMasterPid()!;
     const workers = nginxWorkerPids(master);
     const bluePid = stack.slotPid('blue');
     const r = await stack.cli(['green', '--dry-run', '--version', 'v2']);
     expect(r.code, r.output).toBe(0);
     expect(r.stdout).toMatch(/DRY RUN/);
-    expect(r.stdout).toContain(`APP_VERSION=v2 DEPLOYMENT_SLOT=green`);
-    expect(r.stdout).toContain(`nginx -p ${stack.nginxPrefix}/ -e ${stack.nginxPrefix}/logs/error.log -c ${stack.nginxConf} -t`);
-    expect(r.stdout).toContain(`-s reload`);
-    expect(r.stdout).toContain(`- server 127.0.0.1:${stack.ports.blue} max_fails=0;`);
-    expect(r.stdout).toContain(`+ server 127.0.0.1:${stack.ports.green} max_fails=0;`);
+    expect(r.stdout).toContain(`APP_VERSION=v2 DEPLOYMENT_SLOT=green SLOT_SOCKET=${join(stack.switchDir, 'slots', 'green.sock')}`);
+    expect(r.stdout).toMatch(/--import \S+slot-socket\.ts \S+\/v2\/server\.js/);
+    // The switch is two link renames; nginx runs with the socket upstream already: nothing to start or reload.
+    expect(r.stdout).toContain(`ln -sfn slots/blue.sock ${join(stack.switchDir, '.backup.sock.tmp')} && mv -T ${join(stack.switchDir, '.backup.sock.tmp')} ${join(stack.switchDir, 'backup.sock')}`);
+    expect(r.stdout).toContain(`ln -sfn slots/green.sock ${join(stack.switchDir, '.live.sock.tmp')} && mv -T ${join(stack.switchDir, '.live.sock.tmp')} ${join(stack.switchDir, 'live.sock')}`);
+    expect(r.stdout).not.toMatch(/-s reload| -t$/m);
     expect(r.stdout).toMatch(/kill -TERM \d+/);
-    expect({ ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir) }).toEqual(files);
+    expect({ ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir), ...links() }).toEqual(files);
     expect(nginxWorkerPids(master)).toEqual(workers);
     expect(stack.slotPid('blue')).toBe(bluePid);
     expect(stack.slotPid('green')).toBeNull();
@@ -204,9 +223,10 @@ describe('deploy safety', () => {
     // --force: the gate fails (database stopped -> 503) and the switch happens anyway, loudly.
     await stack.pg.stop();
     try {
-      const f = await stack.cli(['blue', '--version', 'v1', '--force', '--gate-timeout', '1', '--monitor', '0']);
+      // A gate window long enough for the slot to boot and answer 503 even on a loaded machine.
+      const f = await stack.cli(['blue', '--version', 'v1', '--force', '--gate-timeout', '6', '--monitor', '0']);
       expect(f.code, f.output).toBe(0);
-      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 1000 ms \(HTTP 503\)\); switching anyway/);
+      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 6000 ms \(HTTP 503\)\); switching anyway/);
       expect(history().at(-1)).toMatchObject({ target: 'blue', outcome: 'success', flags: { force: true } });
       expect(await servedBy()).toBe('blue/v1');
     } finally {
@@ -214,22 +234,24 @@ describe('deploy safety', () => {
     }
   });
 
-  it('a slot that crashes right after passing the gate: the switch sees it fail through nginx and restores the old upstream at once, exit 1', async () => {
-    // Test release: the real build (v1's directory), wrapped so the process exits right after it has
-    // answered its first /api/health/system: it passes the gate, then dies as nginx switches to it.
+  it('a slot that crashes right after passing the gate: the switch sees it fail through nginx and points the links back at once, exit 1', async () => {
+    // Test release: the real build (v1's directory), wrapped so the process dies at the first
+    // request that reaches it through nginx after the gate (the switch's confirmation probe of
+    // /api/health/live; the gate probes /api/health/system directly): it passes the gate, then dies
+    // the moment traffic arrives. (A timer after the gate would race a switch that takes milliseconds.)
     const releases = stack.env.DEPLOY_RELEASES_DIR!;
     mkdirSync(join(releases, 'dies-after-gate'));
     writeFileSync(join(releases, 'dies-after-gate', 'server.js'), [
       "const http = require('node:http');",
       'const emit = http.Server.prototype.emit;',
       'http.Server.prototype.emit = function (ev, req, res) {',
-      "  if (ev === 'request' && req.url.startsWith('/api/health/system')) res.on('finish', () => setTimeout(() => process.exit(1), 10));",
+      "  if (ev === 'request' && req.url.startsWith('/api/health/live')) process.exit(1);",
       '  return emit.apply(this, arguments);',
       '};',
       `require(${JSON.stringify(join(releases, 'v1', 'server.js'))});`,
       '',
     ].join('\n'));
-    const before = readFileSync(stack.upstreamFile, 'utf8');
+    const before = links();
     const r = await stack.cli(['green', '--version', 'dies-after-gate', '--confirm-timeout', '60']);
     expect(r.code, r.output).toBe(1);
     expect(r.output).toMatch(/health gate passed/);
@@ -237,8 +259,8 @@ describe('deploy safety', () => {
     const m = /nginx did not get a good answer from green \(version dies-after-gate\) after (\d+) ms; last answer: .*(HTTP 502|HTTP 200 in \d+ ms slot=blue)/.exec(r.output);
     expect(m, r.output).not.toBeNull();
     expect(Number(m![1])).toBeLessThan(60_000); // gave up on the 502s instead of waiting out the timeout
-    expect(r.output).toMatch(/the previous upstream file is back and nginx reloaded with it/);
-    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(r.output).toMatch(/live\.sock points at blue again/);
+    expect(Object.values(links()).map((l) => l.split(':')[1])).toEqual(Object.values(before).map((l) => l.split(':')[1]));
     expect(await servedBy()).toBe('blue/v1');
     expect(state().active).toBe('blue');
   });
@@ -247,18 +269,17 @@ describe('deploy safety', () => {
     const releases = stack.env.DEPLOY_RELEASES_DIR!;
     mkdirSync(join(releases, 'broken'));
     writeFileSync(join(releases, 'broken', 'server.js'), 'process.exit(1);\n');
-    const before = readFileSync(stack.upstreamFile, 'utf8');
     const r = await stack.cli(['green', '--version', 'broken', '--skip-tests', '--confirm-timeout', '1']);
     expect(r.code, r.output).toBe(1);
     expect(r.output).toMatch(/nginx did not get a good answer from green \(version broken\)/);
-    expect(readFileSync(stack.upstreamFile, 'utf8')).toBe(before);
+    expect(Object.values(links()).map((l) => l.split(':')[1])).toEqual(['slots/blue.sock', 'slots/blue.sock']);
     expect(await servedBy()).toBe('blue/v1');
   });
 
   it('--rollback is instant when the previous slot still runs its recorded version: no start, gate + switch only', async () => {
     expect(state()).toMatchObject({ active: 'blue', previous: 'green' });
     // The previous slot kept running (e.g. an operator started it again to compare): same runtime the CLI uses.
-    const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE });
+    const runtime = new ProcessRuntime({ stateDir: stack.stateDir, ports: stack.ports, releasesDir: stack.env.DEPLOY_RELEASES_DIR!, latestDir: join(ROOT, '.next/standalone'), envFile: stack.env.DEPLOY_ENV_FILE, switchDir: stack.switchDir });
     await runtime.start('green', await runtime.resolveVersion('v2'));
     // "Still runs" means it has been up for a while: let it finish booting (a loaded 2-core machine
     // can take longer than the instant rollback's short gate, two probe timeouts).

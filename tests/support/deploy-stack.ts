@@ -4,7 +4,7 @@
 // build; each runs with APP_VERSION = its release name, which the app reports), free slot ports,
 // an env file, and helpers to run the deploy CLI as an operator would. Used by the integration
 // tests and by bench/deploy.ts; stop() ends every process it (or the CLI) started, by PID.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -39,6 +39,8 @@ export interface DeployStack {
   nginxConf: string;
   nginxPrefix: string;
   upstreamFile: string;
+  /** The live.sock / backup.sock links and the slots' sockets (slots/). */
+  switchDir: string;
   nginxUrl: string;
   ports: { blue: number; green: number };
   pg: PgServer;
@@ -58,6 +60,9 @@ export interface DeployStack {
 export async function startDeployStack(opts: { versions?: string[] } = {}): Promise<DeployStack> {
   if (!existsSync(SERVER_JS)) throw new Error('no production build: run `npm run build`');
   const dir = mkdtempSync(join(tmpdir(), 'uh-deploy-'));
+  // nginx's workers run as another user (nobody, under a root master): they must be able to reach
+  // the switch links and the slots' sockets below this directory, as on a real host.
+  chmodSync(dir, 0o755);
   const [pg, redis, ai] = await Promise.all([startPostgres(), startRedis(), startAnthropicStandIn()]);
 
   const nginxDir = join(dir, 'nginx');
@@ -94,6 +99,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   const ports = { blue: await freePort(), green: await freePort() };
   const stateDir = join(dir, 'state');
   const nginxPrefix = join(dir, 'nginx-prefix');
+  const switchDir = join(dir, 'switch');
   const nginxUrl = `http://127.0.0.1:${nginxPort}`;
   const env: Record<string, string> = {
     // Pinned: `auto` would pick compose wherever a Docker engine answers (issue 10 defect 8).
@@ -104,7 +110,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
     DEPLOY_NGINX_URL: nginxUrl,
     DEPLOY_NGINX_CONF: nginxConf,
     DEPLOY_NGINX_PREFIX: nginxPrefix,
-    DEPLOY_UPSTREAM_TEMPLATE: join(nginxDir, 'upstream', 'active.conf.template'),
+    DEPLOY_SWITCH_DIR: switchDir,
     DEPLOY_RELEASES_DIR: releases,
     DEPLOY_ENV_FILE: envFile,
     DEPLOY_GATE_INTERVAL: '0.25',
@@ -146,7 +152,7 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
   };
 
   const stack: DeployStack = {
-    dir, stateDir, nginxDir, nginxConf, nginxPrefix, nginxUrl, ports, pg, redis, ai, env,
+    dir, stateDir, nginxDir, nginxConf, nginxPrefix, switchDir, nginxUrl, ports, pg, redis, ai, env,
     upstreamFile: join(nginxDir, 'local', 'upstream', 'active.conf'),
     spawnCli,
     cli: (args, o) => spawnCli(args, o).done,

@@ -4,15 +4,19 @@
 // no engine can run here. It records every argv (calls.jsonl) and answers the way docker does for
 // the commands the deploy CLI uses: the same output shapes (`ps -q` ids, `inspect` JSON,
 // `image inspect`), the same "No such image" / "manifest unknown" errors and exit codes. A slot
-// service that `up` starts is the real production build (server.js) on the port the compose file
-// publishes, with the compose file's env_file and environment, so probes hit a real app and
-// `stop -t N` is a real SIGTERM with N seconds of grace. With DOCKER_STANDIN_NGINX_PORT set, the
-// nginx-lb "container" is a real nginx on that loopback port: its config is the mounted nginx/
-// directory's local variant (no TLS, unprivileged port), and the upstream include is the host's
-// nginx/upstream/active.conf with `unite-hub-<slot>:3000` resolved to the slot's published port,
-// which is what Docker's DNS and port mapping do for the real container.
+// service that `up` starts is the real production build run as the image's CMD runs it (`node
+// --import scripts/deploy/slot-socket.ts server.js`) on the port the compose file publishes, with
+// the compose file's env_file and environment, so probes hit a real app and `stop -t N` is a real
+// SIGTERM with N seconds of grace. With DOCKER_STANDIN_NGINX_PORT set, the nginx-lb "container" is
+// a real nginx on that loopback port: its config is the mounted nginx/ directory's local variant
+// (no TLS, unprivileged port) with the mounted directory's upstream include as it is.
+// Mounts: every "container" process (slot or nginx) runs in its own mount namespace (unshare -m,
+// root only) where the compose file's volumes under /run are bind-mounted at their in-container
+// paths: named volumes from a directory of the stand-in, host directories as given (read-only
+// where the file says :ro). So the socket volume, the switch links with their absolute in-container
+// targets, and nginx's `server unix:/run/unite-hub/switch/live.sock` resolve exactly as in Docker.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +26,7 @@ interface Container {
   id: string;
   service: string;
   image: string;
+  mounts?: { Source: string; Destination: string }[];
   /** The image id the container was created from (`docker inspect` .Image). */
   imageId?: string;
   env: Record<string, string>;
@@ -35,9 +40,6 @@ export interface StandInState {
   mode: 'v1' | 'v2';
   /** Whether `docker info` reaches an engine (DEPLOY_RUNTIME=auto asks it). */
   engine?: boolean;
-  /** nginx-lb: worker generation (a reload starts a new one) and old workers still shutting down. */
-  nginxGen?: number;
-  nginxDraining?: number;
   images: string[];
   /** Images a `pull` can fetch (the "registry"). */
   remote: string[];
@@ -52,6 +54,8 @@ export interface StandInState {
   fail: Record<string, { code: number; stderr: string; stdout?: string }>;
 }
 
+/** The slot preload the image's CMD runs (this checkout's copy, as the image has it). */
+const PRELOAD = new URL('../../scripts/deploy/slot-socket.ts', import.meta.url).pathname;
 const dir = process.env.DOCKER_STANDIN_DIR;
 if (!dir) {
   console.error('docker stand-in: DOCKER_STANDIN_DIR is not set');
@@ -123,6 +127,7 @@ if (tool === 'docker') {
       // (a drained slot typically ends "unhealthy") and its exit code (143 after SIGTERM).
       State: { Status: c!.running ? 'running' : c!.startedAt ? 'exited' : 'created', Running: c!.running, Pid: c!.running ? c!.pid ?? 4242 : 0, ExitCode: c!.running || !c!.startedAt ? 0 : 143, StartedAt: c!.startedAt ?? '0001-01-01T00:00:00Z', Health: { Status: c!.running ? 'healthy' : c!.startedAt ? 'unhealthy' : 'starting' } },
       Image: c!.imageId,
+      Mounts: c!.mounts ?? [],
       Config: { Image: c!.image, Env: Object.entries(c!.env).map(([k, v]) => `${k}=${v}`) },
     })), null, 2));
   } else out('', 1, `docker: '${argv[0]}' is not a docker command.\nSee 'docker --help'`);
@@ -207,7 +212,8 @@ function compose(args: string[]): never {
         if (!keep && existing?.running) stop(existing, 10);
         if (!c.running) {
           if (name === 'nginx-lb' && realNginx()) c.pid = startRealNginx(cfg, path);
-          startContainer(c, svc(name), isApp);
+          startContainer(c, svc(name), isApp, path);
+          c.mounts = ((svc(name).volumes ?? []) as string[]).map((v) => interpolate(v).split(':')).map(([source, target]) => ({ Source: source!, Destination: target! }));
         }
         state.containers[name] = c;
       }
@@ -238,23 +244,23 @@ function compose(args: string[]): never {
       if (cmd === 'exec' && !state.containers[name]?.running) out('', 1, `service "${name}" is not running`);
       const command = rest.slice(rest.indexOf(name) + 1).join(' ');
       if (name === 'nginx-lb' && realNginx()) realNginxCommand(command, cfg, path);
+      if (command === 'cat /proc/net/unix') {
+        // A container sees only its own network namespace's sockets: keep those its process holds.
+        const pid = state.containers[name]?.pid;
+        const held = new Set<string>();
+        for (const fd of pid ? readdirSync(`/proc/${pid}/fd`) : []) {
+          const m = /^socket:\[(\d+)\]$/.exec((() => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })());
+          if (m) held.add(m[1]!);
+        }
+        const [header, ...lines] = readFileSync('/proc/net/unix', 'utf8').split('\n');
+        out([header, ...lines.filter((l) => held.has(l.trim().split(/\s+/)[6] ?? ''))].join('\n'));
+      }
       if (/nginx -t/.test(command)) injected('nginx -t');
       if (/nginx -s reload/.test(command)) {
         injected('nginx -s reload');
-        state.nginxGen = (state.nginxGen ?? 0) + 1;
-        save();
         out('', 0, '');
       }
       if (/nginx -t/.test(command)) out('', 0, 'nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/nginx.conf test is successful');
-      if (/\/proc\/\[0-9\]\*/.test(command)) {
-        // The container's process table as the deploy CLI's /proc loop prints it: pid, ppid, title.
-        const gen = state.nginxGen ?? 0;
-        const rows = ['1\t0\tnginx: master process nginx -g daemon off;'];
-        for (let i = 1; i <= 2; i++) rows.push(`${100 * (gen + 1) + i}\t1\tnginx: worker process`);
-        for (let i = 1; i <= (state.nginxDraining ?? 0); i++) rows.push(`${100 * gen + i}\t1\tnginx: worker process is shutting down`);
-        rows.push(`${100 * (gen + 1) + 50}\t0\tsh -c for d in /proc/[0-9]*; do ...`);
-        out(rows.join('\n'));
-      }
       out('', 0, '');
     }
     // falls through
@@ -263,7 +269,36 @@ function compose(args: string[]): never {
   }
 }
 
-function startContainer(c: Container, s: Record<string, unknown>, isApp: boolean): void {
+interface Mount {
+  source: string;
+  target: string;
+  ro: boolean;
+}
+
+/** The service's volumes under /run (sockets, switch links) as host paths: named volumes live in the stand-in's dir. */
+function runMounts(s: Record<string, unknown>, composePath: string): Mount[] {
+  const out: Mount[] = [];
+  for (const v of (s.volumes ?? []) as string[]) {
+    const m = /^(.*):(\/[^:]*)(?::(ro|rw))?$/.exec(interpolate(v));
+    if (!m || !m[2]!.startsWith('/run/')) continue;
+    const src = m[1]!;
+    const source = src.startsWith('/') ? src : src.startsWith('.') ? join(dirname(composePath), src) : join(dir!, 'volumes', src);
+    // Docker creates a missing bind source (as root) and a named volume on first use.
+    mkdirSync(source, { recursive: true, mode: 0o755 });
+    out.push({ source, target: m[2]!, ro: m[3] === 'ro' });
+  }
+  return out;
+}
+
+/** argv that runs `argv` in a private mount namespace with `mounts` in place (a tmpfs over /run first). */
+function inContainer(mounts: Mount[], argv: string[]): string[] {
+  if (mounts.length === 0) return argv;
+  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const script = ['set -e', 'mount -t tmpfs tmpfs /run', ...mounts.flatMap((m) => [`mkdir -p ${q(m.target)}`, `mount --bind ${q(m.source)} ${q(m.target)}`, ...(m.ro ? [`mount -o remount,bind,ro ${q(m.target)}`] : [])]), 'exec "$@"'].join('\n');
+  return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv];
+}
+
+function startContainer(c: Container, s: Record<string, unknown>, isApp: boolean, composePath: string): void {
   const envFile = s.env_file ? interpolate(String(s.env_file)) : '';
   const fromFile = envFile && existsSync(envFile) ? (parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
   const own = Object.fromEntries(Object.entries((s.environment ?? {}) as Record<string, string>).map(([k, v]) => [k, interpolate(String(v))]));
@@ -273,9 +308,11 @@ function startContainer(c: Container, s: Record<string, unknown>, isApp: boolean
   const serverJs = process.env.DOCKER_STANDIN_SERVER_JS;
   const published = ((s.ports ?? []) as string[]).map((p) => /^127\.0\.0\.1:(\d+):3000$/.exec(p)?.[1]).find(Boolean);
   if (isApp && serverJs && published) {
-    // The container's process: the real standalone server on the published loopback port.
+    // The container's process: the real standalone server, started as the image's CMD starts it
+    // (the slot preload from this checkout), on the published loopback port, with the mounts.
     const fd = openSync(join(dir!, `${c.id}.log`), 'a');
-    const child = spawn(process.execPath, [serverJs], {
+    const [cmd, ...args] = inContainer(runMounts(s, composePath), [process.execPath, '--import', PRELOAD, serverJs]);
+    const child = spawn(cmd!, args, {
       cwd: join(serverJs, '..'),
       env: { PATH: process.env.PATH, ...c.env, NODE_ENV: 'production', HOSTNAME: '127.0.0.1', PORT: published },
       detached: true,
@@ -333,7 +370,8 @@ function nginxArgs(): string[] {
 
 function startRealNginx(cfg: { services: Record<string, Record<string, unknown>> }, composePath: string): number | undefined {
   renderNginx(cfg, composePath);
-  const r = spawnSync(nginxBin(), nginxArgs(), { encoding: 'utf8' });
+  const [cmd, ...args] = inContainer(runMounts(cfg.services['nginx-lb']!, composePath), [nginxBin(), ...nginxArgs()]);
+  const r = spawnSync(cmd!, args, { encoding: 'utf8' });
   if (r.status !== 0) out('', 1, `Error response from daemon: nginx-lb exited: ${r.stderr}`);
   return Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
 }
@@ -343,11 +381,5 @@ function realNginxCommand(command: string, cfg: { services: Record<string, Recor
     renderNginx(cfg, composePath);
     const r = spawnSync(nginxBin(), [...nginxArgs(), ...(command.includes('-s reload') ? ['-s', 'reload'] : ['-t'])], { encoding: 'utf8' });
     out(r.stdout, r.status ?? 1, r.stderr.replaceAll(confFile(), '/etc/nginx/nginx.conf'));
-  }
-  if (/^sh -c /.test(command) && command.includes('/proc/[0-9]*')) {
-    // The container only sees its own processes: keep the master and its children.
-    const r = spawnSync('sh', ['-c', command.slice('sh -c '.length)], { encoding: 'utf8' });
-    const master = Number(readFileSync(join(prefix(), 'logs', 'nginx.pid'), 'utf8').trim());
-    out(r.stdout.split('\n').filter((l) => { const [pid, ppid] = l.split('\t'); return Number(pid) === master || Number(ppid) === master; }).join('\n'));
   }
 }

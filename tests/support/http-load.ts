@@ -26,6 +26,8 @@ export interface LoadOptions {
 
 export interface LoadSample {
   t: number;
+  /** Request start -> end of the response (or failure), ms. */
+  ms?: number;
   status: number | null;
   slot: string | null;
   version: string | null;
@@ -93,7 +95,7 @@ export function startLoad(o: LoadOptions): Load {
         attempt(path, t, true);
         return;
       }
-      record({ t, status: null, slot: null, version: null, error: `${code}${reused ? ' (reused socket)' : ''}${isRetry ? ' (retry)' : ''}${answered ? ' (after response headers)' : ''}` });
+      record({ t, ms: Math.round(performance.now() - started - t), status: null, slot: null, version: null, error: `${code}${reused ? ' (reused socket)' : ''}${isRetry ? ' (retry)' : ''}${answered ? ' (after response headers)' : ''}` });
       done();
     };
     // The retry goes on a brand-new connection: another pooled socket may be closing too.
@@ -102,7 +104,7 @@ export function startLoad(o: LoadOptions): Load {
       res.resume();
       res.on('end', () => {
         const h = (k: string) => (typeof res.headers[k] === 'string' ? (res.headers[k] as string) : null);
-        record({ t, status: res.statusCode ?? null, slot: h('x-deployment-slot'), version: h('x-app-version') });
+        record({ t, ms: Math.round(performance.now() - started - t), status: res.statusCode ?? null, slot: h('x-deployment-slot'), version: h('x-app-version') });
         done();
       });
       res.on('error', (e: NodeJS.ErrnoException) => fail(e, false));
@@ -164,4 +166,11 @@ export function servedBy(samples: LoadSample[]): Record<string, number> {
     out[k] = (out[k] ?? 0) + 1;
   }
   return out;
+}
+
+/** "p50 12 / p99 80 / max 350 ms" of the response times: where a rate fell short, this says why. */
+export function latencies(samples: LoadSample[]): string {
+  const ms = samples.map((x) => x.ms ?? 0).sort((a, b) => a - b);
+  const at = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] ?? 0;
+  return `p50 ${at(0.5)} / p99 ${at(0.99)} / max ${ms.at(-1) ?? 0} ms`;
 }

@@ -1,7 +1,7 @@
 // Unit tests of the deploy CLI's pure parts and file-level steps (lock, state/history, rendering,
 // diff, health judgement, config, argument parsing). The real nginx / app / load paths are in
 // tests/integration/deploy-*.test.ts.
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readlinkSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,11 +14,12 @@ import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
 import { acquireLock, readLock } from '../../scripts/deploy/lock.ts';
 import { judgeThroughNginx } from '../../scripts/deploy/monitor.ts';
 import { atomicWrite } from '../../scripts/deploy/atomic-file.ts';
-import { lineDiff, renderUpstream, upstreamVars } from '../../scripts/deploy/nginx-switch.ts';
-import type { NginxControl } from '../../scripts/deploy/nginx-control.ts';
+import { SlotLinks } from '../../scripts/deploy/links.ts';
+import { renderSocketUpstream } from '../../scripts/deploy/nginx-local.ts';
+import { CONTAINER_SWITCH_DIR } from '../../scripts/deploy/nginx-compose.ts';
 import { appendHistory, readHistory, readState, writeState, type HistoryRecord } from '../../scripts/deploy/state.ts';
 import { DeployError, EXIT, silentLogger, type Logger } from '../../scripts/deploy/types.ts';
-import { childPids, processStartTime, procStat } from '../../scripts/deploy/procfs.ts';
+import { childPids, countUnixConnections, processStartTime, procStat } from '../../scripts/deploy/procfs.ts';
 import { shellQuote } from '../../scripts/deploy/shell-quote.ts';
 
 let dir: string;
@@ -108,24 +109,43 @@ describe('state and history', () => {
   });
 });
 
-describe('upstream rendering', () => {
-  it('renders the template and leaves unknown placeholders alone', () => {
-    const out = renderUpstream('# {{slot}} {{version}}\nserver {{address}} max_fails=0; {{nope}}\n', { slot: 'green', address: 'unite-hub-green:3000', version: 'v1.2.3', time: 't', backup: '' });
-    expect(out).toBe('# green v1.2.3\nserver unite-hub-green:3000 max_fails=0; {{nope}}\n');
+describe('switch links and the socket upstream', () => {
+  it('point() replaces a link atomically (rename over it: a new inode, never a moment without one) and read() names the slot', () => {
+    const links = new SlotLinks(join(dir, 'switch'), (slot) => `slots/${slot}.sock`);
+    expect(links.read('live')).toBeNull();
+    links.point('live', 'blue');
+    const ino = lstatSync(links.path('live')).ino;
+    expect(readlinkSync(links.path('live'))).toBe('slots/blue.sock');
+    links.point('live', 'green');
+    expect(readlinkSync(links.path('live'))).toBe('slots/green.sock');
+    expect(lstatSync(links.path('live')).ino).not.toBe(ino);
+    expect(links.read('live')).toBe('green');
+    expect(readdirSync(join(dir, 'switch'))).toEqual(['live.sock']); // no temp link left
+    links.set('live', null);
+    expect(links.exists('live')).toBe(false);
+    // The compose layout: absolute targets as the containers see them (dangling on the host).
+    const compose = new SlotLinks(join(dir, 'sw2'), (slot) => `/run/unite-hub/slots/${slot}.sock`);
+    compose.point('backup', 'green');
+    expect(compose.read('backup')).toBe('green');
+    expect(compose.describe('live', 'blue')).toBe(`ln -sfn /run/unite-hub/slots/blue.sock ${join(dir, 'sw2', '.live.sock.tmp')} && mv -T ${join(dir, 'sw2', '.live.sock.tmp')} ${join(dir, 'sw2', 'live.sock')}`);
   });
 
-  it('the committed template renders a line nginx accepts in an upstream block', () => {
-    const tpl = readFileSync(new URL('../../nginx/upstream/active.conf.template', import.meta.url), 'utf8');
-    const servers = (backupSafe: boolean, backupSlot?: 'green') => {
-      const control = { backupSafe, upstreamAddress: (slot: string) => `127.0.0.1:${slot === 'blue' ? 3008 : 3009}` } as unknown as NginxControl;
-      const out = renderUpstream(tpl, upstreamVars(control, 'blue', 'v1', 't', backupSlot));
-      return out.split('\n').filter((l) => l && !l.startsWith('#'));
-    };
-    expect(servers(true)).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
-    // The slot traffic leaves stays as nginx's backup where that is safe (IP addresses)...
-    expect(servers(true, 'green')).toEqual(['server 127.0.0.1:3008 max_fails=0;', 'server 127.0.0.1:3009 backup max_fails=0;']);
-    // ...and never for docker service names, which stop resolving once the container is stopped.
-    expect(servers(false, 'green')).toEqual(['server 127.0.0.1:3008 max_fails=0;']);
+  it('a link that cannot be written is a one-line DeployError naming the link (no stack trace, no temp link left)', () => {
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    const links = new SlotLinks(join(dir, 'not-a-dir', 'switch'), (slot) => `slots/${slot}.sock`);
+    expect(() => links.point('live', 'blue')).toThrow(DeployError);
+    expect(() => links.point('live', 'blue')).toThrow(/^cannot point .*not-a-dir\/switch\/live\.sock at blue: (ENOTDIR|EEXIST)/);
+  });
+
+  it('the local upstream include names both links by absolute path, backup marked as such', () => {
+    const links = new SlotLinks('/srv/x/switch', (slot) => `slots/${slot}.sock`);
+    const servers = renderSocketUpstream(links).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(servers).toEqual(['server unix:/srv/x/switch/live.sock max_fails=0;', 'server unix:/srv/x/switch/backup.sock backup max_fails=0;']);
+  });
+
+  it('the tracked production upstream names the links where docker-compose.production.yml mounts them', () => {
+    const servers = readFileSync(new URL('../../nginx/upstream/active.conf', import.meta.url), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(servers).toEqual([`server unix:${CONTAINER_SWITCH_DIR}/live.sock max_fails=0;`, `server unix:${CONTAINER_SWITCH_DIR}/backup.sock backup max_fails=0;`]);
   });
 
   it('atomicWrite replaces the file by rename (new inode) and leaves no temp file', () => {
@@ -138,9 +158,17 @@ describe('upstream rendering', () => {
     expect(readdirSync(join(dir, 'upstream'))).toEqual(['active.conf']);
   });
 
-  it('lineDiff shows removed and added lines', () => {
-    const d = lineDiff('# x\nserver a;\n', '# x\nserver b;\n', 'active.conf');
-    expect(d.split('\n')).toEqual(['--- active.conf (live)', '+++ active.conf (after switch)', '  # x', '- server a;', '+ server b;', '  ']);
+  it('counts connected sockets at a path in a /proc/net/unix table (not the listener, not other paths or processes)', () => {
+    const table = [
+      'Num       RefCount Protocol Flags    Type St Inode Path',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 100 /run/unite-hub/slots/blue.sock',
+      '0000000000000000: 00000003 00000000 00000000 0001 03 101 /run/unite-hub/slots/blue.sock',
+      '0000000000000000: 00000003 00000000 00000000 0001 03 102 /run/unite-hub/slots/blue.sock',
+      '0000000000000000: 00000003 00000000 00000000 0001 03 103 /run/unite-hub/slots/green.sock',
+      '0000000000000000: 00000003 00000000 00000000 0001 03 104',
+    ].join('\n');
+    expect(countUnixConnections(table, '/run/unite-hub/slots/blue.sock')).toBe(2);
+    expect(countUnixConnections(table, '/run/unite-hub/slots/blue.sock', new Set(['102']))).toBe(1);
   });
 });
 
@@ -178,9 +206,12 @@ describe('config', () => {
     expect(() => resolveConfig({ 'green-port': '3008' }, {}, dir, 'process')).toThrow(/must differ/);
     expect(() => resolveConfig({ 'nginx-url': 'http://x/path' }, {}, dir, 'process')).toThrow(/--nginx-url/);
     expect(() => resolveConfig({ 'env-file': 'missing.env' }, {}, dir, 'process')).toThrow(/does not exist/);
+    // Unix socket paths are limited to 107 bytes: a switch directory too deep for the slots' sockets is refused up front.
+    expect(() => resolveConfig({ 'switch-dir': join('/srv', 'x'.repeat(100)) }, {}, dir, 'process')).toThrow(/--switch-dir .* is too long: .*slots\/green\.sock would be \d+ bytes, and unix socket paths are limited to 107/);
   });
-  it('the compose runtime has its own nginx defaults (nginx-lb on port 80, the production nginx.conf)', () => {
-    expect(resolveConfig({}, {}, dir, 'compose')).toMatchObject({ runtime: 'compose', nginxUrl: 'http://127.0.0.1', nginxConf: join(dir, 'nginx/nginx.conf') });
+  it('the compose runtime has its own nginx default (nginx-lb on port 80); both share the switch directory default', () => {
+    expect(resolveConfig({}, {}, dir, 'compose')).toMatchObject({ runtime: 'compose', nginxUrl: 'http://127.0.0.1', switchDir: join(dir, '.deploy/switch') });
+    expect(resolveConfig({}, {}, dir, 'process')).toMatchObject({ nginxUrl: 'http://127.0.0.1:8080', switchDir: join(dir, '.deploy/switch') });
     expect(resolveConfig({ 'nginx-url': 'http://127.0.0.1:81' }, {}, dir, 'compose').nginxUrl).toBe('http://127.0.0.1:81');
   });
   it('reading options runs nothing; `auto` asks `docker info` only in pickRuntime (wiring.ts)', () => {

@@ -46,3 +46,14 @@ describe('deploy CLI self-containment rule', () => {
     expect(await ruleHits('lib/deploy-contract.ts', `import { z } from 'zod';\n${contract}`)).toEqual([expect.stringMatching(/imports nothing/)]);
   });
 });
+
+describe('the slot preload ships as two files', () => {
+  it('slot-socket.ts imports only node: built-ins and slot-env.ts, which imports nothing (what .next/standalone and the image copy)', () => {
+    const imports = (f: string) => [...readFileSync(join(ROOT, 'scripts/deploy', f), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
+    expect(imports('slot-socket.ts').filter((i) => !i.startsWith('node:'))).toEqual(['./slot-env.ts']);
+    expect(imports('slot-env.ts')).toEqual([]);
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    for (const f of ['slot-socket.ts', 'slot-env.ts']) expect(dockerfile).toContain(`COPY --from=build /app/scripts/deploy/${f} ./scripts/deploy/${f}`);
+    expect(readFileSync(join(ROOT, 'scripts/copy-standalone-assets.ts'), 'utf8')).toContain("for (const f of ['slot-socket.ts', 'slot-env.ts'])");
+  });
+});

@@ -144,6 +144,7 @@ export interface ContainerInfo {
   State: { Running: boolean; Pid?: number; StartedAt?: string; ExitCode?: number; Health?: { Status: string } };
   /** The image id (sha256:...) the container was created from. */
   Image?: string;
+  Mounts?: { Type?: string; Source?: string; Destination: string }[];
   Config: { Image?: string; Env?: string[] };
 }
 

@@ -17,6 +17,8 @@ import type { ImageRecord, ResolvedVersion, Runtime, SlotInfo } from '../runtime
 import { DeployError, EXIT, type Slot } from '../types.ts';
 import { Compose, envOf, newest, tail, type ComposeOptions } from './compose-cli.ts';
 import { imageEnv, Images, serviceOf } from './compose-image.ts';
+import { CONTAINER_SOCKET_DIR } from '../nginx-compose.ts';
+import { countUnixConnections } from '../procfs.ts';
 import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ComposeRuntimeOptions extends ComposeOptions {
@@ -30,6 +32,9 @@ const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const UP_TIMEOUT_MS = 5 * 60_000;
 
 export { serviceOf } from './compose-image.ts';
+
+/** A slot's socket inside the containers (the compose file sets SLOT_SOCKET to it; the links point at it). */
+export const containerSocket = (slot: Slot): string => `${CONTAINER_SOCKET_DIR}/${slot}.sock`;
 
 function seconds(d: string | undefined): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(d ?? '');
@@ -130,6 +135,18 @@ export class ComposeRuntime implements Runtime {
     if (!c || !c.State.Running) return;
     const t = this.stopSeconds(graceMs);
     await this.compose.must(`stopping the ${slot} slot`, this.compose.composeArgv(['stop', '-t', String(t), serviceOf(slot)]), { timeoutMs: (t + 60) * 1000 });
+  }
+
+  /**
+   * nginx's connections to the slot's socket, counted in the container's own /proc/net/unix (its
+   * network namespace lists only its sockets). One `docker exec` per call: the drain polls it,
+   * the switch never waits on it.
+   */
+  async connections(slot: Slot): Promise<number | null> {
+    const c = newest(await this.compose.containers(serviceOf(slot)));
+    if (!c?.State.Running) return 0;
+    const r = await this.compose.run(this.compose.composeArgv(['exec', '-T', serviceOf(slot), 'cat', '/proc/net/unix']), { timeoutMs: 30_000 });
+    return r.code === 0 ? countUnixConnections(r.stdout, containerSocket(slot)) : null;
   }
 
   probe(slot: Slot, path: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {

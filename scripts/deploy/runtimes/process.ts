@@ -1,6 +1,8 @@
 // The `process` runtime: each slot is the Next standalone server started detached (own session,
 // so Ctrl-C on the deploy never reaches it) on the slot's loopback port, with APP_VERSION and
-// DEPLOYMENT_SLOT set, a metadata/pid file and a log file in the state directory.
+// DEPLOYMENT_SLOT set, a metadata/pid file and a log file in the state directory. The slot's
+// preload (slot-socket.ts) makes it serve SWITCH_DIR/slots/<slot>.sock too: nginx reaches it there
+// through the live/backup links (links.ts).
 //
 // Versions = release directories: `--version v1.2.3` runs RELEASES_DIR/v1.2.3/server.js (a copy of
 // .next/standalone with .next/static and public, as `npm run build` leaves it). No --version, or
@@ -9,11 +11,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
-import { processStartTime } from '../procfs.ts';
+import { processStartTime, unixConnections } from '../procfs.ts';
+import { SLOT_PRELOAD, SLOT_SOCKET_ENV } from '../slot-env.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
 import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
@@ -26,9 +29,14 @@ export interface ProcessRuntimeOptions {
   latestDir: string;
   /** dotenv-style file with the app's environment (.env.production by default); optional. */
   envFile?: string;
+  /** The switch directory: live.sock / backup.sock, and the slots' sockets in slots/. */
+  switchDir: string;
   host?: string;
   nodeBin?: string;
 }
+
+/** The preload the CLI ships, for releases built before it existed in .next/standalone. */
+const OWN_PRELOAD = new URL('../slot-socket.ts', import.meta.url).pathname;
 
 interface Meta {
   pid: number;
@@ -63,7 +71,7 @@ export class ProcessRuntime implements Runtime {
   private readonly o: Required<Omit<ProcessRuntimeOptions, 'envFile'>> & { envFile?: string };
 
   constructor(opts: ProcessRuntimeOptions) {
-    this.o = { host: '127.0.0.1', nodeBin: process.execPath, ...opts, stateDir: resolve(opts.stateDir), releasesDir: resolve(opts.releasesDir), latestDir: resolve(opts.latestDir) };
+    this.o = { host: '127.0.0.1', nodeBin: process.execPath, ...opts, stateDir: resolve(opts.stateDir), releasesDir: resolve(opts.releasesDir), latestDir: resolve(opts.latestDir), switchDir: resolve(opts.switchDir) };
   }
 
   private metaFile(slot: Slot) {
@@ -124,6 +132,7 @@ export class ProcessRuntime implements Runtime {
     for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] && !(k in env)) env[k] = process.env[k]!;
     // Slot identity always wins over the env file.
     Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, [SLOT_ENV.version]: version, [SLOT_ENV.slot]: slot });
+    Object.assign(env, { [SLOT_SOCKET_ENV.socket]: this.socketPath(slot), [SLOT_SOCKET_ENV.liveLink]: join(this.o.switchDir, 'live.sock') });
     return env as NodeJS.ProcessEnv;
   }
 
@@ -137,7 +146,8 @@ export class ProcessRuntime implements Runtime {
     const fd = openSync(this.logFile(slot), 'a');
     writeSync(fd, `\n=== ${new Date().toISOString()} deploy: starting ${slot} version ${v.version} from ${v.source} on ${this.o.host}:${port}\n`);
     try {
-      const child = spawn(this.o.nodeBin, [join(v.source, 'server.js')], { cwd: v.source, env, detached: true, stdio: ['ignore', fd, fd] });
+      mkdirSync(dirname(this.socketPath(slot)), { recursive: true, mode: 0o755 });
+      const child = spawn(this.o.nodeBin, this.argv(v), { cwd: v.source, env, detached: true, stdio: ['ignore', fd, fd] });
       const pid = child.pid;
       if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
       child.unref();
@@ -184,6 +194,23 @@ export class ProcessRuntime implements Runtime {
     rmSync(this.metaFile(slot), { force: true });
   }
 
+  /** The slot's unix socket (what the links point at, relative to the switch directory: slots/<slot>.sock). */
+  socketPath(slot: Slot): string {
+    return join(this.o.switchDir, 'slots', `${slot}.sock`);
+  }
+
+  /** node --import <preload> server.js: the release's own preload, else the CLI's (an older release). */
+  private argv(v: ResolvedVersion): string[] {
+    const own = join(v.source, SLOT_PRELOAD);
+    return ['--import', existsSync(own) ? own : OWN_PRELOAD, join(v.source, 'server.js')];
+  }
+
+  async connections(slot: Slot): Promise<number | null> {
+    const m = this.readMeta(slot);
+    if (!m || processStartTime(m.pid) !== m.procStart) return 0; // not running: nothing open
+    return unixConnections(m.pid, this.socketPath(slot));
+  }
+
   probe(slot: Slot, path: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
     return httpGet(`http://${this.o.host}:${this.o.ports[slot]}${path}`, timeoutMs, signal);
   }
@@ -207,7 +234,7 @@ export class ProcessRuntime implements Runtime {
     const port = this.o.ports[slot];
     return [
       `stop any leftover ${slot} process recorded in ${this.metaFile(slot)}`,
-      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} ${SLOT_ENV.version}=${v.version} ${SLOT_ENV.slot}=${slot} ${this.o.nodeBin} ${join(v.source, 'server.js')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
+      `[env from ${this.o.envFile ?? '(no env file)'}] NODE_ENV=production PORT=${port} HOSTNAME=${this.o.host} ${SLOT_ENV.version}=${v.version} ${SLOT_ENV.slot}=${slot} ${SLOT_SOCKET_ENV.socket}=${this.socketPath(slot)} ${this.o.nodeBin} ${this.argv(v).join(' ')}   (cwd ${v.source}, detached, output >> ${this.logFile(slot)}, pid in ${this.metaFile(slot)})`,
     ];
   }
 
