@@ -46,13 +46,19 @@ export function sweep(engine: Engine, log: Log, phase: 'before' | 'after' = 'bef
     docker('network', 'rm', ...nets);
     removed.push(`${nets.length} network(s)`);
   }
+  const vols = lines(docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout);
+  if (vols.length > 0) {
+    docker('volume', 'rm', '-f', ...vols);
+    removed.push(`${vols.length} volume(s)`);
+  }
   if (engine.owned) {
     // Our own engine holds nothing else: whatever a crashed run left goes (images stay: the cache).
     docker('network', 'prune', '-f');
     docker('volume', 'prune', '-f');
   }
   for (const img of FAULT_IMAGES) if (docker('image', 'rm', img).code === 0) removed.push(img);
-  docker('image', 'prune', '-f');
+  // Untagged leftovers of earlier builds: all of them in our engine, only the product's elsewhere.
+  docker('image', 'prune', '-f', ...(engine.owned ? [] : ['--filter', 'label=org.opencontainers.image.title=unite-hub']));
   for (const d of readdirSync(tmpdir())) {
     if (!d.startsWith(TMP_PREFIX)) continue;
     rmSync(join(tmpdir(), d), { recursive: true, force: true });
