@@ -55,7 +55,7 @@ async function measure(c: Clone, log: (l: string) => void): Promise<BenchRow[]> 
   };
   await step('deploy blue latest -> green v2', ['green', '--version', 'v2', ...TIMINGS]);
   await step('rollback green -> blue latest (blue restarted)', ['--rollback', ...TIMINGS]);
-  // The release SIGKILLs itself at the monitor's first probe through nginx and crash-loops after that.
+  // The release SIGKILLs itself 5 s after its first request through nginx and crash-loops after that.
   await step('green dies-after-switch crashes in the monitor window -> flip-back to blue', ['green', '--version', 'dies-after-switch', '--gate-interval', '0.25', '--monitor', '30', '--monitor-interval', '0.25', '--monitor-failures', '2']);
   return rows;
 }
@@ -100,7 +100,7 @@ export async function composeRuntimeRows(log: (l: string) => void = console.log)
     const ratio = p && k ? (k / p).toFixed(1) : '?';
     return [
       '',
-      `Rows "compose:" are the compose runtime: docker-compose.production.yml on a real engine (${setup}). Load: ${(LOAD_RATE / LOAD_CLIENTS) * CLIENTS} req/s target from ${CLIENTS} containers on the stack's network (one client address each, within nginx's per-address limits), to nginx-lb on 80 (/api/health/live) and 443 (/), keep-alive and a new connection per request. The crashing release is the product image with a preload that SIGKILLs the server at the first /api/health/system request through nginx, i.e. the monitor's first probe after the switch (tests/docker/fixtures/bad-release).`,
+      `Rows "compose:" are the compose runtime: docker-compose.production.yml on a real engine (${setup}). Load: ${(LOAD_RATE / LOAD_CLIENTS) * CLIENTS} req/s target from ${CLIENTS} containers on the stack's network (one client address each, within nginx's per-address limits), to nginx-lb on 80 (/api/health/live) and 443 (/), keep-alive and a new connection per request. The crashing release is the product image with a preload that SIGKILLs the server 5 s after its first request through nginx, inside the monitor window (tests/docker/fixtures/bad-release).`,
       `Switch latency, deploy row: compose ${k ?? '-'} ms vs process ${p ?? '-'} ms = ${ratio}x (goal: within 2x).`,
     ];
   };
