@@ -103,6 +103,9 @@ function expectLoad(load: LoadSummary, expected: string): void {
 function buildFault(tag: string, dockerfile: string): void {
   const r = buildFaultImage(c, tag, dockerfile);
   expect(r.code, `docker build unite-hub:${tag}: ${tail(r.stderr)}`).toBe(0);
+  // A bad release differs from the product only by its preload: same start command.
+  const cmd = (ref: string) => run('docker', ['image', 'inspect', '--format', '{{json .Config.Cmd}}', ref], { env: c.env }).stdout.trim();
+  expect(cmd(`unite-hub:${tag}`)).toBe(cmd('unite-hub:latest'));
 }
 
 /**

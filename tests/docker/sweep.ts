@@ -57,8 +57,10 @@ export function sweep(engine: Engine, log: Log, phase: 'before' | 'after' = 'bef
     docker('volume', 'prune', '-f');
   }
   for (const img of FAULT_IMAGES) if (docker('image', 'rm', img).code === 0) removed.push(img);
-  // Untagged leftovers of earlier builds: all of them in our engine, only the product's elsewhere.
-  docker('image', 'prune', '-f', ...(engine.owned ? [] : ['--filter', 'label=org.opencontainers.image.title=unite-hub']));
+  // Untagged images older than a day: the legacy builder's cache of the deps/build stages is
+  // untagged too, and pruning it all would rebuild `npm ci` + `next build` every run. In an engine
+  // we did not start, only the product's own.
+  docker('image', 'prune', '-f', '--filter', 'until=24h', ...(engine.owned ? [] : ['--filter', 'label=org.opencontainers.image.title=unite-hub']));
   for (const d of readdirSync(tmpdir())) {
     if (!d.startsWith(TMP_PREFIX)) continue;
     rmSync(join(tmpdir(), d), { recursive: true, force: true });
