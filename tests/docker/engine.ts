@@ -9,7 +9,7 @@
 //      layers (a clean machine starts cold). It is stopped by PID at the end, also on failure.
 //   3. Neither: one line saying how to get an engine.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,6 +194,46 @@ function removeBridge(): void {
   run('ip', ['link', 'del', BRIDGE]);
 }
 
+// dockerd turns on IP forwarding, sets the FORWARD policy to DROP and adds its chains, and leaves
+// all of it behind when it exits. The host's values are saved before our first start and put back
+// once our dockerd is gone, unless another dockerd runs (its rules are its own).
+const HOST_NET = join(RUN_DIR, 'host-net.json');
+const DOCKER_NAT_JUMPS = ['PREROUTING -m addrtype --dst-type LOCAL -j DOCKER', 'OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER'];
+
+function saveHostNet(): void {
+  try {
+    closeSync(openSync(HOST_NET, 'wx'));
+  } catch {
+    return; // saved by an earlier start of this run (or of a crashed run): keep the original
+  }
+  const policy = /^-P FORWARD (\w+)/m.exec(run('iptables', ['-S', 'FORWARD']).stdout)?.[1] ?? 'ACCEPT';
+  const hadChains = /^-N DOCKER$/m.test(run('iptables', ['-S']).stdout);
+  writeFileSync(HOST_NET, JSON.stringify({ forward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), policy, hadChains }));
+}
+
+function otherDockerd(): boolean {
+  return readdirSync('/proc').some((d) => /^\d+$/.test(d) && /^dockerd\b/.test(cmdline(Number(d))) && !cmdline(Number(d)).includes(EXEC_ROOT));
+}
+
+function restoreHostNet(): void {
+  let saved: { forward: string; policy: string; hadChains: boolean };
+  try {
+    saved = JSON.parse(readFileSync(HOST_NET, 'utf8')) as typeof saved;
+  } catch {
+    return;
+  }
+  if (otherDockerd()) return;
+  if (!saved.hadChains) {
+    for (const jump of ['FORWARD -j DOCKER-USER', 'FORWARD -j DOCKER-ISOLATION-STAGE-1']) run('sh', ['-c', `iptables -D ${jump} 2>/dev/null`]);
+    for (const chain of ['DOCKER-USER', 'DOCKER-ISOLATION-STAGE-1', 'DOCKER-ISOLATION-STAGE-2', 'DOCKER']) run('sh', ['-c', `iptables -F ${chain} 2>/dev/null; iptables -X ${chain} 2>/dev/null`]);
+    for (const jump of DOCKER_NAT_JUMPS) run('sh', ['-c', `iptables -t nat -D ${jump} 2>/dev/null`]);
+    run('sh', ['-c', 'iptables -t nat -F DOCKER 2>/dev/null; iptables -t nat -X DOCKER 2>/dev/null']);
+  }
+  run('iptables', ['-P', 'FORWARD', saved.policy]);
+  writeFileSync('/proc/sys/net/ipv4/ip_forward', saved.forward);
+  rmSync(HOST_NET, { force: true });
+}
+
 function dockerdArgs(): string[] {
   return [
     '--data-root', DATA_ROOT,
@@ -215,6 +255,7 @@ export function ownDockerdPid(): number | null {
 async function startDockerd(log: Log): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   mkdirSync(CACHE_DIR, { recursive: true });
+  saveHostNet();
   ensureBridge(log);
   const out = openSync(LOG_FILE, 'a');
   // detached: its own process group, so a Ctrl-C in the terminal reaches the harness (which
@@ -254,7 +295,10 @@ export async function stopOwnEngine(log: Log, opts: { keepBridge?: boolean } = {
     if (isAlive(containerd)) process.kill(containerd, 'SIGKILL');
   }
   rmSync(PIDFILE, { force: true });
-  if (!opts.keepBridge) removeBridge();
+  if (!opts.keepBridge) {
+    removeBridge();
+    restoreHostNet();
+  }
 }
 
 /** Stop and start our dockerd with the same flags: what a host reboot or a daemon upgrade does. */
