@@ -22,7 +22,7 @@ export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [option
   (also: npm run deploy -- <same arguments>)
 
   blue|green           slot to deploy to (default: the one that is not live; blue on the first deploy)
-  --dry-run            print every step, the exact commands and the nginx diff; change nothing
+  --dry-run            print every step and the exact commands (start, links, stop); change nothing
   --skip-tests         skip the health gate (NOT recommended; recorded in history)
   --force              switch even if the health gate fails; allow redeploying the live slot in place
   --rollback           return traffic to the previous slot and version

@@ -50,7 +50,7 @@ export const OPTIONS = {
   'nginx-url': { env: 'DEPLOY_NGINX_URL', def: 'http://127.0.0.1:8080', kind: 'url', help: 'nginx as the deploy CLI probes it' },
   'nginx-bin': { env: 'DEPLOY_NGINX_BIN', def: 'nginx', kind: 'string', help: 'process runtime: the nginx binary' },
   'nginx-conf': { env: 'DEPLOY_NGINX_CONF', def: 'nginx/local/nginx.conf', kind: 'path', help: 'process runtime: nginx -c file; upstream/active.conf beside it is written once, naming the switch links' },
-  'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'nginx -p prefix (pid, logs, temp)' },
+  'nginx-prefix': { env: 'DEPLOY_NGINX_PREFIX', def: '.deploy/nginx', kind: 'path', help: 'process runtime: nginx -p prefix (pid, logs, temp)' },
   'switch-dir': { env: 'DEPLOY_SWITCH_DIR', def: '.deploy/switch', kind: 'path', help: 'the live.sock / backup.sock links nginx routes through (process runtime: and the slots\' sockets); keep it writable by the deploy user only' },
   'releases-dir': { env: 'DEPLOY_RELEASES_DIR', def: 'releases', kind: 'path', help: 'process runtime: --version V runs RELEASES/V/server.js' },
   'env-file': { env: 'DEPLOY_ENV_FILE', def: '.env.production', kind: 'path', help: "the app's environment file (process runtime)" },
@@ -61,7 +61,7 @@ export const OPTIONS = {
   'monitor-interval': { env: 'DEPLOY_MONITOR_INTERVAL', def: '2', kind: 'seconds', help: 'seconds between monitor probes' },
   'monitor-failures': { env: 'DEPLOY_MONITOR_FAILURES', def: '3', kind: 'count', help: 'consecutive failed monitor probes that trigger the flip-back' },
   'confirm-timeout': { env: 'DEPLOY_CONFIRM_TIMEOUT', def: '10', kind: 'seconds', help: 'switch: wait this long for nginx to answer from the new slot' },
-  'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: "drain: wait at most this long for nginx's old workers" },
+  'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: 'drain: wait at most this long for the old slot to finish its open connections (long requests included)' },
   'stop-grace': { env: 'DEPLOY_STOP_GRACE', def: '30', kind: 'seconds', help: 'stop: SIGKILL after this many seconds of SIGTERM' },
   wait: { env: 'DEPLOY_LOCK_WAIT', def: '0', kind: 'seconds', help: 'wait up to this many seconds for a running deploy to release the lock' },
 } as const;

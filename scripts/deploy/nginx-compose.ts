@@ -6,6 +6,7 @@
 //   ensure:  nginx-lb not running -> `up -d --no-deps nginx-lb`; running -> nothing
 //   check:   a running nginx-lb created before the socket upstream (no switch mount) is refused
 //            with the command that recreates it: the links would move nothing.
+import { mkdirSync } from 'node:fs';
 import type { SlotLinks } from './links.ts';
 import type { EnsureResult, NginxControl } from './nginx-control.ts';
 import { Compose, newest, type ComposeOptions, type ContainerInfo } from './runtimes/compose-cli.ts';
@@ -52,6 +53,8 @@ export class ComposeNginxControl implements NginxControl {
   async ensure(): Promise<EnsureResult> {
     if (await this.isRunning()) return { ok: true, output: '', action: 'none' };
     try {
+      // nginx-lb mounts it: create it as the deploy user (Docker would create it as root).
+      mkdirSync(this.links.dir, { recursive: true, mode: 0o755 });
       const r = await this.compose.run(this.compose.composeArgv(['up', '-d', '--no-deps', NGINX_SERVICE]), { timeoutMs: 300_000 });
       const output = `${r.stdout}${r.stderr}`.trim();
       return { ok: r.code === 0, output: output || (r.code === 0 ? '' : `exit ${r.code}`), action: 'started' };

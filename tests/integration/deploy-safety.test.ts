@@ -92,6 +92,23 @@ describe('deploy safety', () => {
     }
   });
 
+  it('nginx running an upstream the CLI did not write (a host upgraded from the reload-based switch): written, tested and reloaded once, then never again', async () => {
+    writeFileSync(stack.upstreamFile, `# the reload-based upstream of an earlier version\nserver 127.0.0.1:${stack.ports.blue} max_fails=0;\n`);
+    const master = stack.nginxMasterPid()!;
+    const before = nginxWorkerPids(master);
+    const first = await stack.cli(['green', '--version', 'v2', '--monitor', '0']);
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toMatch(/nginx reloaded \(its upstream names .*live\.sock and .*backup\.sock\)/);
+    expect(readFileSync(stack.upstreamFile, 'utf8')).toContain(`server unix:${join(stack.switchDir, 'live.sock')} max_fails=0;`);
+    await waitFor('the old workers to exit', async () => !before.some((p) => nginxWorkerPids(master).includes(p)), 30_000, 50);
+    const after = nginxWorkerPids(master);
+    const second = await stack.cli(['blue', '--version', 'v1', '--monitor', '0']);
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).not.toMatch(/nginx (reloaded|started)/);
+    expect(nginxWorkerPids(master)).toEqual(after); // the second deploy reloaded nothing
+    expect(await servedBy()).toBe('blue/v1');
+  });
+
   it('--dry-run prints every step, the commands and the diff, and changes nothing on disk or in processes', async () => {
     const files = { ...snapshot(stack.stateDir), ...snapshot(stack.nginxDir), ...links() };
     const master = stack.nginxMasterPid()!;

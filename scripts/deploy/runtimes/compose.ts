@@ -10,7 +10,7 @@
 //   inspect         `ps -a -q` + `docker inspect`: running, pid, APP_VERSION, health, start time
 //   logTail         `logs --no-color --tail=N unite-hub-<slot>`
 // Every docker failure reaches the operator with docker's own message (DeployError).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import type { ImageRecord, ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
@@ -95,6 +95,10 @@ export class ComposeRuntime implements Runtime {
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
     const image = v.image ?? (await this.images.plan(this.imageRepo(), v.version));
     await this.images.ensure(slot, v.version, image);
+    // The slot mounts the switch directory: create it as the deploy user first, or Docker creates a
+    // missing bind-mount source as root and the CLI could no longer re-point its links.
+    const switchDir = this.compose.o.env.UNITE_HUB_SWITCH_DIR;
+    if (switchDir) mkdirSync(resolve(this.compose.o.root, switchDir), { recursive: true, mode: 0o755 });
     const env = imageEnv(image.repository, v.version);
     // The cache first, never recreated by a deploy (a restart would empty it).
     await this.compose.must('starting redis', this.compose.composeArgv(['up', '-d', '--no-recreate', 'redis']), { env, timeoutMs: UP_TIMEOUT_MS });
