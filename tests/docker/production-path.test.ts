@@ -114,7 +114,8 @@ function buildFault(tag: string, dockerfile: string): void {
  */
 function troubleshootingCommands(guide: string): string[] {
   const section = /### Troubleshooting\n([\s\S]*?)\n### /.exec(guide)?.[1] ?? '';
-  return [...section.matchAll(/`(docker-compose -f docker-compose\.production\.yml [^`]+)`/g)].map((m) => m[1]!).filter((cmd) => !/ logs -f| stop /.test(cmd));
+  // A code span may wrap across lines in the Markdown source: it reads (and renders) as one line.
+  return [...section.matchAll(/`(docker-compose -f docker-compose\.production\.yml [^`]+)`/g)].map((m) => m[1]!.replace(/\s+/g, ' ')).filter((cmd) => !/ logs -f| stop /.test(cmd));
 }
 
 async function poll(label: string, fn: () => Http, ok: (h: Http) => boolean, timeoutMs: number): Promise<Http> {
