@@ -17,6 +17,7 @@ import { servedBy, startLoad, type LoadStats } from '../../tests/support/http-lo
 import { waitFor } from '../../tests/support/proc.ts';
 import { openStream, type StreamResult } from '../../tests/support/stream-release.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
+import { composeRuntimeRows } from './deploy-compose.ts';
 import { appendReport, table } from './report.ts';
 
 const RATE = 200;
@@ -108,6 +109,9 @@ try {
   const flipRec = lastRecord(stack);
   rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load: load.all, rec: flipRec });
   for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0], [rows[2]!, 3]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}\n${r.output ?? ''}`);
+  // The same three scenarios on the compose runtime, real Docker engine: rows in the same table.
+  const composeRuntime = await composeRuntimeRows();
+  rows.push(...composeRuntime.rows);
 
   // ---- 2. SWITCHES switches in a row, long streams spanning each
   const master = stack.nginxMasterPid()!;
@@ -151,6 +155,7 @@ try {
     ),
     '',
     `Flip-back: ${flipRec.metrics.flipBackMs} ms for the flip-back phase; SIGKILL of green -> CLI exit ${killToExitMs} ms. Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}.`,
+    ...composeRuntime.notes(rows),
     '',
     `**${SWITCHES} switches in a row** (deploys alternating blue/green, gate every 0.25 s, no monitor window), ${STREAMS} streaming requests of ${STREAM_MS / 1000} s opened through nginx during each gate, so each runs across its switch:`,
     '',
