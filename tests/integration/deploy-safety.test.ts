@@ -243,7 +243,7 @@ describe('deploy safety', () => {
       // A gate window long enough for the slot to boot and answer 503 even on a loaded machine.
       const f = await stack.cli(['blue', '--version', 'v1', '--force', '--gate-timeout', '6', '--monitor', '0']);
       expect(f.code, f.output).toBe(0);
-      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 6000 ms \(HTTP 503\)\); switching anyway/);
+      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 6000 ms \(HTTP 503: database unhealthy \([a-z ]+\)\)\); switching anyway/);
       expect(history().at(-1)).toMatchObject({ target: 'blue', outcome: 'success', flags: { force: true } });
       expect(await servedBy()).toBe('blue/v1');
     } finally {
