@@ -15,6 +15,7 @@ import { acquireLock } from './lock.ts';
 import { monitor } from './monitor.ts';
 import { planDeploy, refuseServingTarget, type DeployContext, type DeployRequest, type Plan } from './plan.ts';
 import { preflight } from './preflight.ts';
+import { liveStartTime } from './procfs.ts';
 import { reconcileBeforeDeploy } from './reconcile.ts';
 import { switchTraffic } from './switch.ts';
 import type { SlotInfo } from './runtime.ts';
@@ -88,8 +89,10 @@ class Deployment {
 
   async execute(): Promise<DeployResult> {
     await this.reconcileFirst();
+    throwIfAborted(this.ctx.signal); // Ctrl-C during the repair: stop before starting anything
     const plan = await this.decide();
     await preflight(this.ctx, plan, false);
+    throwIfAborted(this.ctx.signal);
     await this.startTarget(plan);
     this.intent.must('gate');
     const gatePassed = await this.gate(plan);
@@ -126,7 +129,7 @@ class Deployment {
 
   private async startTarget(plan: Plan): Promise<void> {
     const id = this.journal.record.id;
-    const owner = { pid: process.pid, procStart: null, host: this.journal.record.host };
+    const owner = { pid: process.pid, procStart: liveStartTime(process.pid), host: this.journal.record.host };
     const base = { id, kind: this.journal.record.kind, owner, from: plan.from, target: plan.target, version: plan.resolved.version, before: this.before!, started: !plan.reuse, gatePassed: false };
     try {
       this.intent.begin({ ...base, phase: plan.reuse ? 'gate' : 'start' });

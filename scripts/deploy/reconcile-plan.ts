@@ -66,6 +66,8 @@ export interface ReconcilePlan {
   state: DeployState;
   /** How an interrupted run was resolved. */
   resolution?: { id: string; phase: IntentPhase; outcome: 'undone' | 'completed' };
+  /** A deploy runs now: nothing was judged. */
+  inProgress?: boolean;
 }
 
 const sameState = (a: DeployState, b: DeployState) => JSON.stringify([a.active, a.previous, a.slots]) === JSON.stringify([b.active, b.previous, b.slots]);
@@ -125,7 +127,7 @@ export function planReconcile(o: Observed): ReconcilePlan {
   if (o.intent.kind === 'ok' && o.intentOwnerAlive) {
     const i = o.intent.intent;
     notes.push(`a ${i.kind} is in progress (pid ${i.owner.pid}): ${i.from ?? '(none)'} -> ${i.target} ${printable(i.version)}, phase ${i.phase} since ${i.at}; links and nginx are not judged while it runs`);
-    return { findings, actions, notes, state };
+    return { findings, actions, notes, state, inProgress: true };
   }
   if (o.tempLinks.length) {
     findings.push(`temp links left by a run killed mid-rename: ${o.tempLinks.join(', ')}`);

@@ -159,7 +159,8 @@ export async function reconcileBeforeDeploy(ctx: DeployContext, journal: Journal
 /** Lines for status and --dry-run: what disagrees, and what the next deploy would do about it. */
 export function formatReconcile(plan: ReconcilePlan): string[] {
   const lines: string[] = [];
-  if (plan.findings.length === 0) lines.push('consistency: state.json, the links and nginx agree');
+  if (plan.inProgress) lines.push('consistency: not judged while a deploy runs');
+  else if (plan.findings.length === 0) lines.push('consistency: state.json, the links and nginx agree');
   else {
     lines.push(`consistency: ${plan.findings.length} problem(s):`);
     for (const f of plan.findings) lines.push(`  - ${f}`);

@@ -124,6 +124,7 @@ describe('reconciliation decision (pure)', () => {
     const p = planReconcile(observed({ intent: intent('switch'), intentOwnerAlive: true, links: { live: 'green', backup: 'blue' } }));
     expect(p.actions).toEqual([]);
     expect(p.notes.join()).toMatch(/in progress \(pid 4242\).*phase switch/);
+    expect(p.inProgress).toBe(true);
   });
 
   it('links moved with no interrupted run to explain it, the recorded slot healthy: the record wins (links put back)', () => {
