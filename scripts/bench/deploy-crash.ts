@@ -32,7 +32,7 @@ function row(r: CrashResult): (string | number)[] {
 }
 
 /** Runs every crash scenario on `stack` (whose live slot must be consistent) and appends the report. */
-export async function benchCrashMatrix(stack: DeployStack, commit: string): Promise<CrashResult[]> {
+export async function benchCrashMatrix(stack: DeployStack, commit: string, command = 'npm run bench:deploy'): Promise<CrashResult[]> {
   writeGateFailsRelease(stack);
   const results: CrashResult[] = [];
   for (const sc of CRASH_SCENARIOS) {
@@ -46,9 +46,9 @@ export async function benchCrashMatrix(stack: DeployStack, commit: string): Prom
     '',
     table(['crash point', 'killed run', 'next deploy exit', 'requests sent', 'failed / non-2xx', 'answered by the failed-gate release', 'nginx serves after (expected)', 'time to consistent (ms)', 'next command total (s)', 'state, links, processes, lock consistent'], results.map(row)),
     '',
-    `Totals: ${results.reduce((a, r) => a + r.failed, 0)} failed requests of ${results.reduce((a, r) => a + r.load.keepAlive.sent + r.load.fresh.sent, 0)}; ${results.reduce((a, r) => a + r.servedByFailedGate, 0)} answered by a release that failed its gate. Time to consistent p50 / max: ${percentile(recover, 50)} / ${Math.max(...recover)} ms (the undo after a kill past the switch waits for the killed run's target to drain: nginx closes its idle keep-alive connections to it after 4 s).`,
+    `Totals: ${results.reduce((a, r) => a + r.failed, 0)} failed requests of ${results.reduce((a, r) => a + r.load.keepAlive.sent + r.load.fresh.sent, 0)}; ${results.reduce((a, r) => a + r.servedByFailedGate, 0)} answered by a release that failed its gate. Time to consistent p50 / max: ${percentile(recover, 50)} / ${Math.max(...recover)} ms (the longest: undoing a run killed after its links moved, which drains the killed run's target before stopping it).`,
   ];
-  appendReport('Deploy: killed at every phase, then the next command', 'npm run bench:deploy', lines.join('\n'));
+  appendReport('Deploy: killed at every phase, then the next command', command, lines.join('\n'));
   return results;
 }
 
@@ -57,7 +57,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const first = await stack.cli(['blue', '--version', 'v1', '--monitor', '0']);
     if (first.code !== 0) throw new Error(`first deploy failed:\n${first.output}`);
-    await benchCrashMatrix(stack, spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim());
+    await benchCrashMatrix(stack, spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(), 'node scripts/bench/deploy-crash.ts');
   } finally {
     await stack.stop();
   }

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
-import { isRunning, liveStartTime, pidsWithEnv, unixConnections } from '../procfs.ts';
+import { isRunning, liveStartTime, pidsWithEnv, procStat, unixConnections } from '../procfs.ts';
 import { SLOT_PRELOAD, SLOT_SOCKET_ENV } from '../slot-env.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
 import { crashPoint } from '../crash-points.ts';
@@ -230,7 +230,9 @@ export class ProcessRuntime implements Runtime {
     const m = this.readMeta(slot);
     const procs = new Map<number, string>();
     if (m && this.alive(m)) procs.set(m.pid, m.procStart);
-    for (const pid of pidsWithEnv(`${SLOT_SOCKET_ENV.socket}=${this.socketPath(slot)}`)) if (!procs.has(pid)) procs.set(pid, liveStartTime(pid) ?? '');
+    // Only the top of each tree: a child inherits the environment, and its parent stops it (process group).
+    const strays = pidsWithEnv(`${SLOT_SOCKET_ENV.socket}=${this.socketPath(slot)}`);
+    for (const pid of strays) if (!procs.has(pid) && !strays.includes(procStat(pid)?.ppid ?? -1)) procs.set(pid, liveStartTime(pid) ?? '');
     await Promise.all([...procs].map(([pid, start]) => stopProcess(pid, start, graceMs)));
     rmSync(this.metaFile(slot), { force: true });
   }
