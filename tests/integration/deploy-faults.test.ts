@@ -214,6 +214,13 @@ describe('I/O faults: exit code and one line each, nothing half-done', () => {
     await expectUntouched();
   });
 
+  it('an nginx binary that is not there is refused before anything starts (exit 5)', async () => {
+    const r = await stack.cli(['green', '--version', 'v2'], { env: { DEPLOY_NGINX_BIN: join(stack.dir, 'no-such-nginx') } });
+    expect(r.code, r.output).toBe(5);
+    expect(oneLineError(r.output)).toMatch(new RegExp(`nginx -t of ${stack.nginxConf} failed: ${join(stack.dir, 'no-such-nginx')}: spawn .*ENOENT`));
+    await expectUntouched();
+  });
+
   it('a port another process holds is refused before anything starts (exit 5)', async () => {
     const squatter = spawn(process.execPath, ['-e', `require('net').createServer().listen(${stack.ports.green}, '127.0.0.1')`], { stdio: 'ignore' });
     try {
