@@ -33,6 +33,7 @@ export interface CrashScenario {
 
 /** Every phase boundary of a deploy, in order (the names crash-points.ts documents). */
 export const CRASH_SCENARIOS: CrashScenario[] = [
+  { points: ['start:spawned'], expect: 'from' }, // the slot runs, its pid is not recorded yet
   { points: ['start:started'], expect: 'from' },
   { points: ['gate:probe'], expect: 'from' },
   { points: ['switch:backup.sock:linked'], expect: 'from' },

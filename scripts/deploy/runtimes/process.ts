@@ -206,6 +206,7 @@ export class ProcessRuntime implements Runtime {
       const pid = child.pid;
       if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
       child.unref();
+      crashPoint('spawned'); // running, but not recorded yet: only its SLOT_SOCKET entry finds it (stop())
       const meta: Meta = { pid, procStart: liveStartTime(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
       atomicWrite(this.metaFile(slot), `${JSON.stringify(meta)}\n`);
       return { slot, running: true, pid, version: v.version, startedAt: meta.startedAt, detail: `port ${port}` };
