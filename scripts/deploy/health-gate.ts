@@ -2,6 +2,7 @@
 // intervalMs, up to timeoutMs, each probe bounded by probeTimeoutMs). Pass = HTTP 200 (206
 // "degraded" only with allowDegraded) AND the body reports the expected version and slot, so a
 // stale process or a foreign server on the port can never pass for the new release.
+import { crashPoint } from './crash-points.ts';
 import { describeProbe, type ProbeResult } from './http-probe.ts';
 import type { Runtime } from './runtime.ts';
 import { DeployError, sleep, type Logger, type Slot } from './types.ts';
@@ -91,6 +92,7 @@ export async function healthGate(o: GateOptions): Promise<GateResult> {
   for (let attempt = 1; ; attempt++) {
     const t = performance.now();
     const p = await o.runtime.probe(o.slot, HEALTH_SYSTEM_PATH, o.probeTimeoutMs, o.signal);
+    crashPoint('probe');
     probes.push(p);
     const v = judgeHealth(p, o);
     if (v.pass) {

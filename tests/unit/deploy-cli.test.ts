@@ -98,14 +98,18 @@ describe('state and history', () => {
     expect(() => readState(dir)).toThrow(/not valid deploy state/);
   });
 
-  it('history is append-only JSONL; a torn last line is skipped', () => {
-    const rec = (id: string) => ({ id, outcome: 'success', phases: [] }) as unknown as HistoryRecord;
-    appendHistory(dir, rec('a'));
-    appendHistory(dir, rec('b'));
+  it('history is append-only JSONL; a torn last line is skipped, and ended with a newline before the next append', () => {
+    const rec = (id: string) => ({ id, kind: 'deploy', startedAt: 't', outcome: 'success', phases: [] }) as unknown as HistoryRecord;
+    expect(appendHistory(dir, rec('a'))).toBeNull();
+    expect(appendHistory(dir, rec('b'))).toBeNull();
     appendFileSync(join(dir, 'history.jsonl'), '{"id":"c","outc');
     expect(readHistory(dir).map((r) => r.id)).toEqual(['a', 'b']);
     expect(readHistory(dir, 1).map((r) => r.id)).toEqual(['b']);
     expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')).toHaveLength(3);
+    // The next record does not disappear into the torn line.
+    expect(appendHistory(dir, rec('d'))).toBeNull();
+    expect(readHistory(dir).map((r) => r.id)).toEqual(['a', 'b', 'd']);
+    expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')).toEqual([expect.any(String), expect.any(String), '{"id":"c","outc', expect.stringContaining('"id":"d"'), '']);
   });
 });
 
