@@ -1,6 +1,6 @@
 // `status`: which slot is live (from state.json), what each slot runs and whether it is healthy
 // (probed directly, short timeout), which slot nginx actually answers from, the lock, recent deploys.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DeployContext } from './deploy.ts';
 import { httpGet } from './http-probe.ts';
 import { readLock } from './lock.ts';
@@ -14,7 +14,7 @@ export interface StatusReport {
   slots: { slot: string; recordedVersion: string | null; running: boolean; pid: number | null; version: string | null; health: string; detail: string | null }[];
   nginx: { running: boolean; servedBy: string | null; version: string | null; status: number | null; error?: string };
   /** Which slot each switch link names (what nginx routes new connections to, and falls back to). */
-  links: { dir: string; live: string | null; backup: string | null };
+  links: { dir: string; live: string | null; backup: string | null; names: { live: string; backup: string } };
   lock: ReturnType<typeof readLock>;
   recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
 }
@@ -40,7 +40,7 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     previous: state.previous,
     slots,
     nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
-    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup') },
+    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup'), names: { live: basename(nginx.links.path('live')), backup: basename(nginx.links.path('backup')) } },
     lock: readLock(cfg.stateDir),
     recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
   };
@@ -49,12 +49,12 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
 export function formatStatus(r: StatusReport, stateDir: string): string {
   const lines = [`live slot: ${r.active ?? '(none recorded)'}   previous: ${r.previous ?? '-'}   (state: ${join(stateDir, 'state.json')})`];
   for (const s of r.slots) {
-    lines.push(`  ${s.slot.padEnd(5)} ${s.slot === r.active ? 'LIVE   ' : 'standby'} ${s.running ? `running pid ${s.pid}` : 'stopped'}  version ${s.version ?? s.recordedVersion ?? '-'}  health: ${s.health}${s.detail ? `  (${s.detail})` : ''}`);
+    lines.push(`  ${s.slot.padEnd(5)} ${s.slot === r.active ? 'LIVE   ' : 'standby'} ${s.running ? (s.pid ? `running pid ${s.pid}` : 'running') : 'stopped'}  version ${s.version ?? s.recordedVersion ?? '-'}  health: ${s.health}${s.detail ? `  (${s.detail})` : ''}`);
   }
   const served = r.nginx.status === null ? `no answer (${r.nginx.error})` : `HTTP ${r.nginx.status} from ${r.nginx.servedBy ?? '?'} ${r.nginx.version ?? ''}`;
   lines.push(`nginx: ${r.nginx.running ? 'running' : 'NOT running'}; through nginx: ${served}`);
-  lines.push(`links (${r.links.dir}): live.sock -> ${r.links.live ?? '(none)'}, backup.sock -> ${r.links.backup ?? '(none)'}`);
-  if (r.active && r.links.live !== r.active) lines.push(`  WARNING: live.sock names ${r.links.live ?? 'nothing'} but the recorded live slot is ${r.active}`);
+  lines.push(`links (${r.links.dir}): ${r.links.names.live} -> ${r.links.live ?? '(none)'}, ${r.links.names.backup} -> ${r.links.backup ?? '(none)'}`);
+  if (r.active && r.links.live !== r.active) lines.push(`  WARNING: ${r.links.names.live} names ${r.links.live ?? 'nothing'} but the recorded live slot is ${r.active}`);
   if (r.nginx.servedBy && r.active && r.nginx.servedBy !== r.active) lines.push(`  WARNING: nginx answers from ${r.nginx.servedBy} but the recorded live slot is ${r.active}`);
   lines.push(`lock: ${r.lock ? `held by pid ${r.lock.pid} on ${r.lock.host} since ${r.lock.startedAt} ("${r.lock.command}")` : 'free'}`);
   lines.push('recent deploys:');
