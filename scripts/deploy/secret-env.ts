@@ -35,7 +35,7 @@ export function parseEnvFile(text: string): Map<string, string> {
 }
 
 /** Sets the file's variables that `env` does not have yet; returns how many were set and kept. */
-export function applyEnvFile(vars: Map<string, string>, env: NodeJS.ProcessEnv): { set: number; kept: number } {
+export function applyEnvFile(vars: Map<string, string>, env: Record<string, string | undefined>): { set: number; kept: number } {
   let set = 0;
   let kept = 0;
   for (const [k, v] of vars) {
