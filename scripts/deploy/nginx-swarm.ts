@@ -15,7 +15,7 @@ import { httpGet, type ProbeResult } from './http-probe.ts';
 import { SlotLinks, type LinkName } from './links.ts';
 import type { EnsureResult, NginxControl } from './nginx-control.ts';
 import type { SwarmDocker } from './runtimes/swarm-cli.ts';
-import type { TaskInfo } from './runtimes/swarm-stack.ts';
+import { mountMismatches, type StackInput, type TaskInfo } from './runtimes/swarm-stack.ts';
 import { sleep, type Slot } from './types.ts';
 
 export const EDGE_LABEL = 'unite-hub.edge';
@@ -52,8 +52,8 @@ export class SwarmLinks extends SlotLinks {
 export interface SwarmNginxOptions {
   docker: SwarmDocker;
   links: SwarmLinks;
-  /** Host directory of nginx-lb's control socket. */
-  ctlDir: string;
+  /** Host directories nginx-lb mounts (the stack's UNITE_HUB_*_DIR), the control socket's among them. */
+  dirs: StackInput['dirs'];
 }
 
 export class SwarmNginxControl implements NginxControl {
@@ -61,11 +61,13 @@ export class SwarmNginxControl implements NginxControl {
   readonly links: SwarmLinks;
   readonly ctlSocket: string;
   private readonly docker: SwarmDocker;
+  private readonly dirs: StackInput['dirs'];
 
   constructor(o: SwarmNginxOptions) {
     this.docker = o.docker;
     this.links = o.links;
-    this.ctlSocket = join(o.ctlDir, CTL_SOCKET);
+    this.dirs = o.dirs;
+    this.ctlSocket = join(o.dirs.ctl, CTL_SOCKET);
   }
 
   /** GET through nginx-lb's control socket, e.g. /slot/green/api/health/system or /task/10.0.1.5/... */
@@ -93,6 +95,9 @@ export class SwarmNginxControl implements NginxControl {
     const node = await this.docker.node();
     if (node.state !== 'active') return `this Docker engine is not part of a swarm (swarm state: ${node.state}); create one with \`docker swarm init --advertise-addr <this node's address>\` and label this node the edge: \`docker node update --label-add ${EDGE_LABEL}=true ${node.hostname || '<node>'}\` (docs/swarm.md)`;
     if (!node.manager) return 'this node is a swarm worker: run the deploy CLI on the edge node, a manager (only managers can deploy a stack)';
+    const service = await this.docker.service('nginx-lb');
+    const moved = service ? mountMismatches(service, this.dirs) : [];
+    if (moved.length > 0) return `nginx-lb mounts other host directories than this deploy would (${moved.join('; ')}): run the CLI from the checkout and with the --switch-dir / --state-dir it was deployed with; moving them is a change to nginx-lb (\`docker stack deploy\` restarts it), not a deploy`;
     const running = (await this.docker.tasks('nginx-lb', true)).filter((t) => t.Status.State === 'running');
     if (running.length > 0) {
       if (running.some((t) => t.NodeID === node.nodeId)) return null;

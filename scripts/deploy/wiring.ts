@@ -56,7 +56,7 @@ export function createRuntime(cfg: DeployConfig, env: Env = process.env): { runt
       const dirs = { nginx: join(cfg.root, 'nginx'), switch: cfg.switchDir, ctl: join(cfg.stateDir, 'swarm', 'ctl'), log: join(cfg.stateDir, 'swarm', 'nginx-lb-logs') };
       // The CLI connects to nginx-lb's control socket by its host path: it must fit a unix socket path.
       if (Buffer.byteLength(join(dirs.ctl, CTL_SOCKET)) > SOCKET_PATH_MAX) throw new DeployError(`--state-dir ${cfg.stateDir} is too long for nginx-lb's control socket ${join(dirs.ctl, CTL_SOCKET)} (unix socket paths are limited to ${SOCKET_PATH_MAX} bytes); choose a shorter directory`, EXIT.usage);
-      const nginx = new SwarmNginxControl({ docker, links: new SwarmLinks(cfg.switchDir), ctlDir: dirs.ctl });
+      const nginx = new SwarmNginxControl({ docker, links: new SwarmLinks(cfg.switchDir), dirs });
       const { endpointMode, envSecret, replicas } = cfg.swarm;
       return { runtime: new SwarmRuntime({ docker, nginx, dirs, endpointMode, envSecret, replicas }), nginx };
     }

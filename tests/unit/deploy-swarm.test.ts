@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finalRuntime } from '../../scripts/containers/dockerfile.ts';
 import { applyEnvFile, EnvFileError, parseEnvFile } from '../../scripts/deploy/secret-env.ts';
-import { countTcpConnections, judgeTasks, secretOf, slotSpecOf, stackEnv, STACK_FILE, type ServiceInfo, type TaskInfo } from '../../scripts/deploy/runtimes/swarm-stack.ts';
+import { countTcpConnections, judgeTasks, mountMismatches, secretOf, slotSpecOf, stackEnv, STACK_FILE, type ServiceInfo, type TaskInfo } from '../../scripts/deploy/runtimes/swarm-stack.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const stackText = readFileSync(join(ROOT, STACK_FILE), 'utf8');
@@ -90,6 +90,14 @@ const svc = (over: { image?: string; env?: string[]; replicas?: number; secret?:
 });
 
 describe('stack variables', () => {
+  it("a running nginx-lb whose host directories differ from this deploy's is named (the CLI refuses: it would restart nginx-lb)", () => {
+    const nginx = svc({});
+    nginx.Spec.TaskTemplate.ContainerSpec.Mounts = [{ Source: '/opt/uh/nginx', Target: '/etc/nginx' }, { Source: '/opt/uh/.deploy/swarm/switch', Target: '/run/unite-hub/switch' }, { Source: '/opt/uh/.deploy/swarm/ctl', Target: '/run/unite-hub/ctl' }];
+    const dirs = { nginx: '/opt/uh/nginx', switch: '/opt/uh/.deploy/swarm/switch', ctl: '/opt/uh/.deploy/swarm/ctl', log: '/opt/uh/.deploy/swarm/nginx-lb-logs' };
+    expect(mountMismatches(nginx, dirs)).toEqual([]);
+    expect(mountMismatches(nginx, { ...dirs, switch: '/tmp/other' })).toEqual(['/run/unite-hub/switch is /opt/uh/.deploy/swarm/switch, this deploy would mount /tmp/other']);
+  });
+
   it('a slot service is described by its image, version, replicas and env secret', () => {
     expect(slotSpecOf(svc({ image: 'ghcr.io/acme/unite-hub:v1@sha256:abc', replicas: 3, secret: 'unite-hub-env-2' }))).toEqual({ image: 'ghcr.io/acme/unite-hub:v1@sha256:abc', version: 'v1', replicas: 3, envSecret: 'unite-hub-env-2' });
     expect(secretOf(svc({}), 'tls-fullchain.pem')).toBeUndefined();

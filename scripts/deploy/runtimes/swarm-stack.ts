@@ -37,6 +37,7 @@ export interface ServiceInfo {
         Image: string;
         Env?: string[];
         Secrets?: { SecretName: string; File?: { Name?: string } }[];
+        Mounts?: { Source?: string; Target: string }[];
       };
     };
     EndpointSpec?: { Mode?: string };
@@ -74,6 +75,22 @@ export function slotSpecOf(s: ServiceInfo): SlotSpec {
 /** The secret a service mounts as the env file (or any secret with that target), or undefined. */
 export function secretOf(s: ServiceInfo, target = ENV_SECRET_TARGET): string | undefined {
   return s.Spec.TaskTemplate.ContainerSpec.Secrets?.find((x) => x.File?.Name === target)?.SecretName;
+}
+
+/** nginx-lb's bind mounts in the stack file: container path -> which of StackInput['dirs']. */
+export const NGINX_MOUNTS = { '/etc/nginx': 'nginx', '/run/unite-hub/switch': 'switch', '/run/unite-hub/ctl': 'ctl', '/var/log/unite-hub': 'log' } as const;
+
+/**
+ * Host directories a running nginx-lb mounts that differ from what this deploy would give it
+ * (another checkout, --switch-dir or --state-dir): a stack deploy would restart nginx-lb, and
+ * until then the links the CLI re-points are not the ones nginx reads.
+ */
+export function mountMismatches(nginx: ServiceInfo, dirs: StackInput['dirs']): string[] {
+  const mounts = nginx.Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
+  return Object.entries(NGINX_MOUNTS).flatMap(([target, key]) => {
+    const source = mounts.find((m) => m.Target === target)?.Source;
+    return source !== undefined && source !== dirs[key] ? [`${target} is ${source}, this deploy would mount ${dirs[key]}`] : [];
+  });
 }
 
 export interface StackInput {

@@ -92,7 +92,8 @@ export class SwarmRuntime implements Runtime {
       throw new DeployError(`Swarm secret(s) missing: ${missing.join(', ')}. Create them on a manager, e.g. \`docker secret create ${this.o.envSecret} .env.production\`, \`docker secret create ${DEFAULT_TLS.cert} certs/fullchain.pem\`, \`docker secret create ${DEFAULT_TLS.key} certs/privkey.pem\` (docs/swarm.md)`, EXIT.refused);
     }
     const onlyHere = !image.repository.includes('/') && (await this.docker.nodeCount()) > 1 ? '; a local image: only nodes that have it can run a replica' : '';
-    return { version, source: `image ${repository}:${version} (${this.images.describe(image)}${onlyHere})`, image };
+    const mode = input.endpointMode !== this.o.endpointMode ? `; endpoint mode ${input.endpointMode}, as the stack runs (--endpoint-mode applies to a new stack)` : '';
+    return { version, source: `image ${repository}:${version} (${this.images.describe(image)}${onlyHere})${mode}`, image };
   }
 
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
