@@ -95,6 +95,9 @@ async function expectLive(slot: string, version: string): Promise<void> {
 
 function expectLoad(load: LoadSummary, expected: string): void {
   say(`load: ${describeLoad(load)}`);
+  const bad = load.stats.samples.filter((x) => x.error || x.status === null || x.status >= 300);
+  // When something failed: when (ms after each client started) and what, to tell a stall from an outage.
+  if (bad.length > 0) say(`failed samples (t ms: status or error): ${bad.slice(0, 40).map((x) => `${x.t}: ${x.status ?? x.error}`).join(', ')}`);
   expect(Object.keys(load.afterMark), 'served after the step').toEqual([expected]);
   expect.soft(load.failed, `failed requests under load: ${load.failures.join(', ')}`).toBe(0);
 }
