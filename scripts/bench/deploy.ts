@@ -1,6 +1,6 @@
 // npm run bench:deploy — blue/green deploy numbers on this machine, under continuous load through
 // real nginx to the real production build (Postgres, Redis and the Anthropic stand-in as in the
-// integration tests), process runtime. Two parts:
+// integration tests), process runtime. Three parts:
 //  1. single deploy, rollback and a crash in the monitor window (flip-back): requests failed,
 //     client retries, switch latency, each phase's duration; the same on the compose runtime and
 //     (2 replicas per slot, a replica killed in the monitor) on a one-node swarm;
@@ -9,6 +9,7 @@
 //     streaming requests (SSE, tests/support/stream-release.ts) opened before each switch: failed
 //     requests, client retries, long requests cut, switch latency (switch decided -> first
 //     response from the new slot, as the CLI measures it), nginx worker pids before/after.
+//  3. kill at every phase (scripts/bench/deploy-crash.ts): requests failed, time to consistent.
 // Prints and appends to docs/BENCHMARKS.md.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import type { HistoryRecord } from '../deploy/state.ts';
 import { composeRuntimeRows } from './deploy-compose.ts';
 import { swarmRuntimeRows } from './deploy-swarm.ts';
 import { appendReport, table } from './report.ts';
+import { benchCrashMatrix } from './deploy-crash.ts';
 
 const RATE = 200;
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 20);
@@ -173,6 +175,9 @@ try {
     `Streams that ran across their switch (served by the slot traffic left, still open when the switch was done): ${spanned.length} of ${streams.length}, of which complete: ${spanned.filter((s) => s.complete).length}. Switch latencies (ms): ${latencies.join(', ')}.`,
   ];
   appendReport('Deploy (blue/green) under load: switches', 'npm run bench:deploy', lines.join('\n'));
+
+  // ---- 3. killed at every phase, then the next command (scripts/bench/deploy-crash.ts)
+  await benchCrashMatrix(stack, commit);
 } finally {
   await stack.stop();
 }

@@ -2,6 +2,7 @@
 // intervalMs, up to timeoutMs, each probe bounded by probeTimeoutMs). Pass = HTTP 200 (206
 // "degraded" only with allowDegraded) AND the body reports the expected version and slot, so a
 // stale process or a foreign server on the port can never pass for the new release.
+import { crashPoint } from './crash-points.ts';
 import { describeProbe, type ProbeResult } from './http-probe.ts';
 import type { Runtime } from './runtime.ts';
 import { DeployError, sleep, type Logger, type Slot } from './types.ts';
@@ -46,7 +47,8 @@ export function judgeHealth(p: ProbeResult, expect: { slot: Slot; version: strin
   const okStatus = p.status === 200 || (expect.allowDegraded && p.status === 206);
   if (!okStatus) {
     const hint = p.status === 206 ? ' (degraded; pass --allow-degraded to accept 206)' : '';
-    return { pass: false, final: false, reason: `HTTP ${p.status}${hint}` };
+    const failing = failingChecks(p.body);
+    return { pass: false, final: false, reason: `HTTP ${p.status}${failing ? `: ${failing}` : ''}${hint}` };
   }
   // The fields the app reports (lib/deploy-contract.ts), read as unknown: any server may answer on the port.
   let body: { [K in keyof SlotIdentity]?: unknown };
@@ -60,6 +62,29 @@ export function judgeHealth(p: ProbeResult, expect: { slot: Slot; version: strin
   return { pass: true };
 }
 
+/**
+ * "database unhealthy (timeout), redis degraded (circuit open)" from a health body: which
+ * dependency kept the gate shut, so the operator reads the cause in the deploy's own output
+ * instead of curling the slot. The body's errors are the app's sanitised vocabulary. '' when the
+ * body is not a health report (any server may answer on the port).
+ */
+export function failingChecks(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return '';
+  }
+  const checks = (parsed as { checks?: unknown } | null)?.checks;
+  if (!Array.isArray(checks)) return '';
+  const text = (v: unknown) => (typeof v === 'string' ? v.replace(/[^\x20-\x7e]/g, '?').slice(0, 80) : '?');
+  return checks
+    .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && (c as { status?: unknown }).status !== 'healthy')
+    .slice(0, 5)
+    .map((c) => `${text(c.name)} ${text(c.status)}${c.error === undefined ? '' : ` (${text(c.error)})`}`)
+    .join(', ');
+}
+
 export async function healthGate(o: GateOptions): Promise<GateResult> {
   const started = performance.now();
   const probes: ProbeResult[] = [];
@@ -67,6 +92,7 @@ export async function healthGate(o: GateOptions): Promise<GateResult> {
   for (let attempt = 1; ; attempt++) {
     const t = performance.now();
     const p = await o.runtime.probe(o.slot, HEALTH_SYSTEM_PATH, o.probeTimeoutMs, o.signal);
+    crashPoint('probe');
     probes.push(p);
     const v = judgeHealth(p, o);
     if (v.pass) {

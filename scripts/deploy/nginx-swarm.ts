@@ -9,11 +9,14 @@
 // unite-hub.edge=true, and the CLI refuses to deploy from any other node.
 // nginx-lb also listens on a unix socket in another host directory (ctl): the CLI's way into the
 // overlay network from the host (health gate, status, the drain's view of nginx's connections).
+// nginx-lb reads its configuration from the checkout's nginx/ (a read-only bind mount): the CLI
+// tests it with `docker exec <nginx-lb> nginx -t` before a deploy starts anything, and reloads it
+// that way when reconciliation finds nginx not routing through the links (testConfig, reload).
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpGet, type ProbeResult } from './http-probe.ts';
 import { SlotLinks, type LinkName } from './links.ts';
-import type { EnsureResult, NginxControl } from './nginx-control.ts';
+import { nginxProblemLine, type CommandResult, type EnsureResult, type NginxControl } from './nginx-control.ts';
 import type { SwarmDocker } from './runtimes/swarm-cli.ts';
 import { mountMismatches, type StackInput, type TaskInfo } from './runtimes/swarm-stack.ts';
 import { sleep, type Slot } from './types.ts';
@@ -22,6 +25,8 @@ export const EDGE_LABEL = 'unite-hub.edge';
 /** The control socket, inside its host directory (nginx/swarm/nginx.conf listens on it). */
 export const CTL_SOCKET = 'nginx.sock';
 const ENSURE_TIMEOUT_MS = 120_000;
+/** nginx-lb's nginx, as the stack file's command starts it (nginx/ is mounted at /etc/nginx). */
+export const SWARM_NGINX_ARGS = ['nginx', '-c', '/etc/nginx/swarm/nginx.conf'];
 
 /** The switch links of the swarm stack: named `live` / `backup`, each a symlink to slots/<slot>. */
 export class SwarmLinks extends SlotLinks {
@@ -129,6 +134,49 @@ export class SwarmNginxControl implements NginxControl {
     } catch (err) {
       return { ok: false, output: (err as Error).message, action: 'started' };
     }
+  }
+
+  /** `docker exec` of nginx-lb's nginx on this node with `args` (-t, -s reload); null when nginx-lb does not run here. */
+  private async nginxInTask(args: string[]): Promise<(CommandResult & { container: string }) | null> {
+    const container = (await this.localTask())?.Status.ContainerStatus?.ContainerID;
+    if (!container) return null;
+    const r = await this.docker.exec(container, [...SWARM_NGINX_ARGS, ...args]);
+    return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() || (r.code === 0 ? '' : `exit ${r.code ?? 'abnormally'}`), container };
+  }
+
+  /**
+   * `nginx -t` inside the running nginx-lb: the checkout's nginx/ as it is now (bind-mounted, so an
+   * edit or a `git pull` is what nginx-lb loads at its next start: Swarm restarts it after a crash
+   * or a node reboot), with its real TLS secrets and DNS. A failing test is refused before anything
+   * starts: the deploy would leave an edge that cannot start again. When nginx-lb does not run here
+   * yet (the first deploy) there is no container with the secrets to test in: the start step's
+   * `docker stack deploy` creates it and ensure() reports its task's error if nginx cannot start.
+   */
+  async testConfig(): Promise<string | null> {
+    try {
+      const r = await this.nginxInTask(['-t']);
+      if (!r || r.ok) return null;
+      return `nginx -t of nginx/swarm/nginx.conf in nginx-lb (container ${r.container.slice(0, 12)}) failed: ${nginxProblemLine(r.output)} (nginx-lb would not start again with nginx/ as it is; fix it, or check out the version it runs)`;
+    } catch (err) {
+      return `could not test nginx-lb's configuration: ${(err as Error).message}`;
+    }
+  }
+
+  /** Tests and reloads nginx-lb's configuration in its container (a repair: it does not route through the switch links). */
+  async reload(): Promise<CommandResult> {
+    try {
+      const test = await this.nginxInTask(['-t']);
+      if (!test) return { ok: false, output: 'nginx-lb does not run on this node: nothing to reload' };
+      if (!test.ok) return test;
+      return (await this.nginxInTask(['-s', 'reload'])) ?? { ok: false, output: 'nginx-lb stopped running on this node during the reload' };
+    } catch (err) {
+      return { ok: false, output: (err as Error).message };
+    }
+  }
+
+  /** The CLI reloads nginx-lb itself (docker exec on this, the edge node). */
+  reloadByHand(): string | null {
+    return null;
   }
 
   async describeEnsure(): Promise<string[]> {

@@ -91,6 +91,11 @@ export class SwarmDocker {
     await this.runner.must(`deploying the stack ${this.stack}`, this.deployArgv(), { env, timeoutMs: 5 * 60_000 });
   }
 
+  /** `docker stack config` of the stack file with these variables: rendered by the client alone (no engine is asked), what `docker stack deploy` would submit. */
+  renderStack(env: Record<string, string>) {
+    return this.runner.run([this.docker, 'stack', 'config', '-c', STACK_FILE], { env, timeoutMs: 30_000 });
+  }
+
   scaleArgv(name: Parameters<typeof serviceName>[1], replicas: number): string[] {
     return [this.docker, 'service', 'scale', '--detach', `${serviceName(this.stack, name)}=${replicas}`];
   }

@@ -10,19 +10,26 @@
 //                   SIGTERM, SIGKILL after the stack's stop_grace_period)
 //   connections     nginx-lb's TCP connections to the slot's replicas / VIP (its /proc/net/tcp)
 //   logTail         `docker service logs` (every node's replicas)
+//   validate        `docker stack config`: the stack file renders with the deploy's variables
+//   settle          before reconciliation: waits for a `docker stack deploy` a killed run left
+//                   running (the docker client outlives a SIGKILLed CLI and still applies its stack)
 import { mkdirSync } from 'node:fs';
 import type { ProbeResult } from '../http-probe.ts';
 import type { SwarmNginxControl } from '../nginx-swarm.ts';
 import type { ImageRecord, ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
-import { DeployError, EXIT, otherSlot, sleep, type Slot } from '../types.ts';
+import { pidsWithEnv } from '../procfs.ts';
+import { DeployError, EXIT, otherSlot, printable, sleep, type Slot } from '../types.ts';
+import { tail } from './compose-cli.ts';
 import type { SwarmDocker } from './swarm-cli.ts';
 import { SwarmImages } from './swarm-image.ts';
-import { countTcpConnections, DEFAULT_TLS, imageRef, judgeTasks, secretOf, serviceName, SLOT_PORT, slotSpecOf, stackEnv, taskAddress, type EndpointMode, type ServiceInfo, type SlotSpec, type StackInput } from './swarm-stack.ts';
+import { countTcpConnections, DEFAULT_TLS, imageRef, judgeTasks, secretOf, serviceName, SLOT_PORT, slotSpecOf, STACK_FILE, stackEnv, taskAddress, type EndpointMode, type ServiceInfo, type SlotSpec, type StackInput } from './swarm-stack.ts';
 
 // Docker tag syntax: 1-128 of [A-Za-z0-9_.-], not starting with . or -.
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** The stack file's stop_grace_period of a slot: Swarm SIGKILLs after it. */
 const STACK_STOP_GRACE_MS = 35_000;
+/** How long reconciliation waits for a killed run's `docker stack deploy` (the CLI's own bound for one is 5 min). */
+export const SETTLE_TIMEOUT_MS = 5 * 60_000;
 
 export interface SwarmRuntimeOptions {
   docker: SwarmDocker;
@@ -82,7 +89,7 @@ export class SwarmRuntime implements Runtime {
 
   async resolveVersion(requested: string | undefined, recorded?: { image?: ImageRecord }): Promise<ResolvedVersion> {
     const version = requested ?? 'latest';
-    if (!TAG_RE.test(version)) throw new DeployError(`invalid --version "${version}": a Docker tag (letters, digits, _ . -; at most 128)`, EXIT.refused);
+    if (!TAG_RE.test(version)) throw new DeployError(`invalid --version "${printable(version, 60)}": a Docker tag (letters, digits, _ . -; at most 128)`, EXIT.refused);
     const repository = recorded?.image?.repository ?? this.imageRepo();
     const image = await this.images.plan(repository, version, recorded?.image);
     const s = (this.snapshot = await this.services());
@@ -96,6 +103,43 @@ export class SwarmRuntime implements Runtime {
     return { version, source: `image ${repository}:${version} (${this.images.describe(image)}${onlyHere})${mode}`, image };
   }
 
+  /** The variables of a deploy of `slot` with `v` (the image by tag; start() pins the digest of a pulled one). */
+  private deployEnv(s: Services, slot: Slot, v: ResolvedVersion, specImage: string): Record<string, string> {
+    return stackEnv(this.stackInput(s, slot, { image: specImage, version: v.version, replicas: this.o.replicas, envSecret: this.o.envSecret }));
+  }
+
+  /**
+   * Before anything starts: the stack file renders with exactly the variables start() will pass
+   * (an edited docker-stack.yml with a YAML error or a variable it cannot resolve is refused here,
+   * not after a half-applied `docker stack deploy`). The image and the secrets were checked by
+   * resolveVersion; whether Swarm can place the replicas only Swarm can say (the gate reports it).
+   */
+  async validate(slot: Slot, v: ResolvedVersion): Promise<string | null> {
+    const s = this.snapshot ?? (await this.services());
+    const r = await this.docker.renderStack(this.deployEnv(s, slot, v, `${v.image?.repository ?? this.imageRepo()}:${v.version}`));
+    return r.code === 0 ? null : `${STACK_FILE} does not render with this deploy's variables (\`docker stack config\` exited ${r.code ?? 'abnormally'}): ${tail(`${r.stderr}\n${r.stdout}`, 1) || '(no output)'}`;
+  }
+
+  /**
+   * A run killed while its `docker stack deploy` ran leaves that docker client running: it still
+   * submits the killed run's stack, possibly AFTER the next command has looked at the services (a
+   * slot it scaled to 0 would get its replicas back, unrecorded). Reconciliation (which holds the
+   * lock, so no live run of this state directory has one) waits for it first; it is found by the
+   * variable only the CLI's stack deploys carry, this state directory's UNITE_HUB_CTL_DIR.
+   */
+  async settle(log: { warn(m: string): void }, timeoutMs = SETTLE_TIMEOUT_MS): Promise<void> {
+    const entry = `UNITE_HUB_CTL_DIR=${this.o.dirs.ctl}`;
+    let pids = pidsWithEnv(entry);
+    if (pids.length === 0) return;
+    log.warn(`a \`docker stack deploy\` of an interrupted run still runs (pid ${pids.join(', ')}): waiting for it before looking at the services`);
+    const deadline = Date.now() + timeoutMs;
+    while (pids.length > 0 && Date.now() < deadline) {
+      await sleep(250);
+      pids = pidsWithEnv(entry);
+    }
+    if (pids.length > 0) throw new DeployError(`a \`docker stack deploy\` of an interrupted run (pid ${pids.join(', ')}) still runs after ${Math.round(timeoutMs / 1000)} s; stop it (kill ${pids.join(' ')}) and run the command again`, EXIT.locked);
+  }
+
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
     const plan = v.image ?? (await this.images.plan(this.imageRepo(), v.version));
     const { specImage, id } = await this.images.ensure(v.version, plan);
@@ -103,8 +147,7 @@ export class SwarmRuntime implements Runtime {
     this.o.nginx.links.ensureMarkers();
     for (const d of [this.o.dirs.ctl, this.o.dirs.log]) mkdirSync(d, { recursive: true, mode: 0o755 });
     const s = await this.services();
-    const target = { image: specImage, version: v.version, replicas: this.o.replicas, envSecret: this.o.envSecret };
-    await this.docker.deploy(stackEnv(this.stackInput(s, slot, target)));
+    await this.docker.deploy(this.deployEnv(s, slot, v, specImage));
     const info = await this.inspect(slot);
     if (!info.running || info.version !== v.version) throw new DeployError(`the ${slot} service does not run version ${v.version} with ${this.o.replicas} replica(s) after \`docker stack deploy\`: ${info.detail ?? 'no such service'}`);
     // Recorded in state.json: a rollback runs exactly this image again.
@@ -201,7 +244,7 @@ export class SwarmRuntime implements Runtime {
     const plan = v.image ?? { repository: this.imageRepo(), action: 'present' as const };
     const s = this.snapshot ?? { blue: null, green: null, redis: null, 'nginx-lb': null };
     const specImage = `${plan.repository}:${v.version}${plan.repository.includes('/') ? '@<digest of the pulled image>' : ''}`;
-    const env = stackEnv(this.stackInput(s, slot, { image: specImage, version: v.version, replicas: this.o.replicas, envSecret: this.o.envSecret }));
+    const env = this.deployEnv(s, slot, v, specImage);
     return [...this.images.commands(v.version, plan), this.docker.runner.describe(this.docker.deployArgv(), env)];
   }
 
