@@ -4,12 +4,14 @@
 // (scripts/deploy/swarm/docker-stack.yml, nginx/swarm/): blue with 2 replicas; green --version v2
 // under load through nginx-lb (>= 100 req/s from several client addresses on the stack's overlay
 // network, keep-alive and new connections, http and https) while one green replica is SIGKILLed
-// during the monitor window (Swarm replaces it; no flip-back, no failed request); --rollback under
-// load; then the swarm is left (tests/docker/swarm.ts; run.ts leaves it again in any case).
+// during the monitor window (Swarm replaces it; no flip-back, no failed request); a change to nginx/swarm that `nginx -t` rejects, refused before anything starts; --rollback
+// SIGKILLed between the two renames of its switch (crash-points.ts) under load, then --rollback
+// again, which first undoes the killed run (links back, its started blue service drained and scaled
+// to 0) and then rolls back; then the swarm is left (tests/docker/swarm.ts; run.ts leaves it again in any case).
 // This machine kind has no ip_vs, so the slots use endpoint mode dnsrr (service VIPs are the
 // default elsewhere and are not exercised here). Only Supabase REST and the Anthropic API are
 // stand-ins (a service of the stack's namespace). Run through `npm run test:docker`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type Engine } from './engine.ts';
@@ -179,13 +181,37 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
     await expectLive('green', 'v2');
   });
 
-  step('--rollback under load', async () => {
+  step('a change to nginx/swarm that nginx -t rejects: the deploy is refused before anything starts (exit 5)', async () => {
+    const conf = join(c.dir, 'nginx/swarm/nginx.conf');
+    const good = readFileSync(conf, 'utf8');
+    writeFileSync(conf, `${good}\nthis_is_not_a_directive;\n`);
+    try {
+      const r = await deploy('03-broken-nginx-conf', ['blue']);
+      expect(r.code, tail(r.out)).toBe(5);
+      expect(r.out).toMatch(/nginx -t of nginx\/swarm\/nginx\.conf in nginx-lb \(container [0-9a-f]{12}\) failed: .*this_is_not_a_directive/);
+      expect(r.out).toContain('nothing was started');
+    } finally {
+      writeFileSync(conf, good);
+    }
+    expect(tasks(c, 'blue').filter((t) => t.desired === 'running'), 'blue was not started').toHaveLength(0);
+    await expectLive('green', 'v2');
+  });
+
+  step('--rollback SIGKILLed between the two renames under load: the next --rollback undoes it (the started blue service stopped, links back), then rolls back; 0 failed', async () => {
     const loaders = new Loaders(c, { network: SWARM_NETWORK });
+    let killed: Awaited<ReturnType<typeof deploy>>;
+    let between: Status & { consistency: { findings: string[]; repairs: string[] } | null };
     let r: Awaited<ReturnType<typeof deploy>>;
     let load: LoadSummary;
     try {
       await loaders.waitMore(LOAD_RATE, 120_000);
-      r = await deploy('03-rollback', ['--rollback']);
+      // crash-points.ts: armed only for this state directory, which lies in the OS temp directory.
+      const crash = { DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: join(c.dir, '.deploy') };
+      const args = ['--rollback', ...SWARM_ARGS];
+      killed = { ...(await deployCli({ ...c, env: { ...c.env, ...crash } }, args)), out: '' };
+      killed.out = logRun('04-rollback-killed-mid-switch', args, killed);
+      between = (await status()) as typeof between;
+      r = await deploy('05-rollback-after-crash', ['--rollback']);
       loaders.mark();
       await loaders.waitMore(LOAD_RATE * 2);
       load = await loaders.stop();
@@ -193,7 +219,19 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
       loaders.kill(c);
       throw err;
     }
+    expect(killed.out).toContain('TEST CRASH POINT switch:live.sock:renamed: SIGKILL');
+    expect(killed.code, tail(killed.out)).not.toBe(0);
+    // Left behind: live -> blue (started by the killed run, never recorded), backup -> green, state.json on green.
+    expect(between.active).toBe('green');
+    expect(between.links).toMatchObject({ live: 'blue', backup: 'green' });
+    expect(between.slots.find((x) => x.slot === 'blue')?.running, 'the killed run started blue').toBe(true);
+    expect(between.consistency?.findings.join('\n')).toMatch(/rollback green -> blue .* was interrupted in phase switch after its gate passed: undo it, back to green/);
+    expect(between.consistency?.repairs).toEqual(expect.arrayContaining(['live -> green', expect.stringMatching(/^drain and stop blue/), 'remove intent.json']));
+    // The next command: the repair first (a `recover` phase), then the rollback itself.
     expect(r.code, tail(r.out)).toBe(0);
+    expect(r.out).toMatch(/reconcile: live -> green/);
+    expect(r.out).toMatch(/reconcile: drain and stop blue/);
+    expect(r.out).toMatch(/recover +\d+ ms +ok/);
     expectLoad(load, 'blue/latest');
     await expectLive('blue', 'latest');
   });
