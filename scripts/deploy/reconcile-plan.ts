@@ -115,11 +115,15 @@ function resolveIntent(i: Intent, o: Observed): Resolved {
       if (!inPlace && from !== null && o.slots[from].running) {
         return { outcome: 'undone', state: i.before, stops: stopTarget(true, 'the interrupted run\'s target; traffic returns to the slot it came from'), notes: [] };
       }
-      if (targetRunning && (i.gatePassed || inPlace)) {
+      // A container engine may have changed what the target runs since (Swarm's automatic rollback of
+      // an in-place update): completing records the intent's version, so only when it still runs it.
+      const seen = o.slots[target].version;
+      const runsIt = targetRunning && (seen === null || seen === i.version);
+      if (runsIt && (i.gatePassed || inPlace)) {
         const why = from === null ? 'there was no live slot before it' : inPlace ? 'it redeployed the live slot in place' : `${from}, where it came from, no longer runs`;
         return { outcome: 'completed', state: completedState(i), stops: [], notes: [`completing it: ${target} passed its gate and ${why}`] };
       }
-      const why = targetRunning ? `${target} did not pass its gate` : `${target} is not running`;
+      const why = !targetRunning ? `${target} is not running` : !runsIt ? `${target} runs ${printable(seen)}, not ${printable(i.version)} (its engine replaced it since)` : `${target} did not pass its gate`;
       return { outcome: 'undone', state: i.before, stops: stopTarget(true, 'never passed its gate'), notes: [`undoing it although ${from ?? 'no slot'} is not there to serve: ${why}`] };
     }
   }

@@ -192,6 +192,19 @@ describe("reconciliation names swarm's links by their file names", () => {
     expect(p.findings.join('\n')).toContain('live names green');
   });
 
+  it('an interrupted in-place redeploy whose target Swarm rolled back to another version is not completed with the version it no longer runs', () => {
+    const before = { active: 'green' as const, previous: 'blue' as const, slots: { green: { version: 'v2', deployedAt: 't1' } }, updatedAt: 't1' };
+    const i = { id: 'run-1', kind: 'deploy' as const, owner: { pid: 1, procStart: null, host: 'h' }, phase: 'monitor' as const, at: 't2', from: 'green' as const, target: 'green' as const, version: 'v3', before, started: true, gatePassed: true };
+    const base = { ...observed, state: { ...before, slots: { green: { version: 'v3', deployedAt: 't2' } } }, intent: { kind: 'ok' as const, intent: i } };
+    const rolledBack = planReconcile({ ...base, slots: { ...observed.slots, green: { running: true, version: 'v2', healthy: null } } });
+    expect(rolledBack.resolution?.outcome).toBe('undone');
+    expect(rolledBack.state.slots.green?.version).toBe('v2');
+    expect(rolledBack.notes.join('\n')).toContain('green runs v2, not v3 (its engine replaced it since)');
+    const kept = planReconcile({ ...base, slots: { ...observed.slots, green: { running: true, version: 'v3', healthy: null } } });
+    expect(kept.resolution?.outcome).toBe('completed');
+    expect(kept.state.slots.green?.version).toBe('v3');
+  });
+
   it('a repair moving the links says which files', () => {
     const p = planReconcile({ ...observed, state: { active: 'green', previous: null, slots: { green: { version: 'v2', deployedAt: 't1' } }, updatedAt: 't1' }, links: { live: 'blue', backup: 'green' } });
     const point = p.actions.find((a) => a.kind === 'point-links')!;
