@@ -95,6 +95,21 @@ async function expectLive(slot: string, version: string): Promise<void> {
   expect(tasks(c, slot).filter((t) => t.state === 'running' && t.desired === 'running')).toHaveLength(2);
 }
 
+/** Runs `during` under load through nginx-lb, then LOAD_RATE * 2 more requests (after the mark: what serves once it is over). */
+async function underLoad<T>(during: () => Promise<T>): Promise<{ value: T; load: LoadSummary }> {
+  const loaders = new Loaders(c, { network: SWARM_NETWORK });
+  try {
+    await loaders.waitMore(LOAD_RATE, 120_000);
+    const value = await during();
+    loaders.mark();
+    await loaders.waitMore(LOAD_RATE * 2);
+    return { value, load: await loaders.stop() };
+  } catch (err) {
+    loaders.kill(c);
+    throw err;
+  }
+}
+
 function expectLoad(load: LoadSummary, expected: string): void {
   say(`load: ${describeLoad(load)}`);
   const bad = load.stats.samples.filter((x) => x.error || x.status === null || x.status >= 300);
@@ -141,12 +156,7 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
   });
 
   step('deploy green v2 under load; one green replica killed during the monitor: Swarm replaces it, no flip-back, 0 failed', async () => {
-    const loaders = new Loaders(c, { network: SWARM_NETWORK });
-    let replacedMs = NaN;
-    let result: Awaited<ReturnType<typeof deployCli>>;
-    let load: LoadSummary;
-    try {
-      await loaders.waitMore(LOAD_RATE, 120_000);
+    const { value: result, load } = await underLoad(async () => {
       const args = ['green', '--version', 'v2', ...SWARM_ARGS];
       const running = deployCli(c, args);
       // The CLI's output only arrives at its end: watch the engine instead. The monitor starts
@@ -159,17 +169,12 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
       await new Promise((r) => setTimeout(r, 2000));
       const { task, killedAt } = killOneReplica(c, 'green');
       say(`killed green replica ${task.id.slice(0, 12)} (container ${task.container?.slice(0, 12)}) during the monitor window`);
-      replacedMs = await replacedAfter(c, 'green', killedAt);
+      const replacedMs = await replacedAfter(c, 'green', killedAt);
       say(`Swarm replaced it: a new replica was running (healthy) ${replacedMs} ms after the kill`);
-      result = await running;
-      logRun('02-green-v2-kill', args, result);
-      loaders.mark();
-      await loaders.waitMore(LOAD_RATE * 2);
-      load = await loaders.stop();
-    } catch (err) {
-      loaders.kill(c);
-      throw err;
-    }
+      const done = await running;
+      logRun('02-green-v2-kill', args, done);
+      return done;
+    });
     const out = `${result.stdout}${result.stderr}`;
     expect(result.code, tail(out)).toBe(0);
     expect(out).not.toMatch(/flip-back/);
@@ -198,27 +203,16 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
   });
 
   step('--rollback SIGKILLed between the two renames under load: the next --rollback undoes it (the started blue service stopped, links back), then rolls back; 0 failed', async () => {
-    const loaders = new Loaders(c, { network: SWARM_NETWORK });
-    let killed: Awaited<ReturnType<typeof deploy>>;
-    let between: Status & { consistency: { findings: string[]; repairs: string[] } | null };
-    let r: Awaited<ReturnType<typeof deploy>>;
-    let load: LoadSummary;
-    try {
-      await loaders.waitMore(LOAD_RATE, 120_000);
+    const { value, load } = await underLoad(async () => {
       // crash-points.ts: armed only for this state directory, which lies in the OS temp directory.
       const crash = { DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: join(c.dir, '.deploy') };
       const args = ['--rollback', ...SWARM_ARGS];
-      killed = { ...(await deployCli({ ...c, env: { ...c.env, ...crash } }, args)), out: '' };
-      killed.out = logRun('04-rollback-killed-mid-switch', args, killed);
-      between = (await status()) as typeof between;
-      r = await deploy('05-rollback-after-crash', ['--rollback']);
-      loaders.mark();
-      await loaders.waitMore(LOAD_RATE * 2);
-      load = await loaders.stop();
-    } catch (err) {
-      loaders.kill(c);
-      throw err;
-    }
+      const k = await deployCli({ ...c, env: { ...c.env, ...crash } }, args);
+      const killed = { ...k, out: logRun('04-rollback-killed-mid-switch', args, k) };
+      const between = (await status()) as Status & { consistency: { findings: string[]; repairs: string[] } | null };
+      return { killed, between, r: await deploy('05-rollback-after-crash', ['--rollback']) };
+    });
+    const { killed, between, r } = value;
     expect(killed.out).toContain('TEST CRASH POINT switch:live.sock:renamed: SIGKILL');
     expect(killed.code, tail(killed.out)).not.toBe(0);
     // Left behind: live -> blue (started by the killed run, never recorded), backup -> green, state.json on green.
