@@ -6,33 +6,17 @@
 //   - rollback green -> blue under load
 // Load from containers on the stack's overlay network (one client address each: nginx limits per
 // address), to nginx-lb on 80 (/api/health/live) and 443 (/), keep-alive and new connections.
-import type { LoadStats } from '../../tests/support/http-load.ts';
 import { ensureBaseImages } from '../../tests/docker/base-images.ts';
 import { acquireEngine, acquireLock, checkHostPorts, EngineError, stopOwnEngine, type Engine } from '../../tests/docker/engine.ts';
-import { cloneHead, curl, deployCli, lastHistory, Loaders, LOAD_CLIENTS, LOAD_RATE, ROOT, served, writeCerts, writeEnvProduction, type Clone } from '../../tests/docker/stack.ts';
+import { cloneHead, curl, deployCli, lastHistory, LOAD_CLIENTS, LOAD_RATE, ROOT, served, writeCerts, writeEnvProduction, type Clone } from '../../tests/docker/stack.ts';
 import { sweep } from '../../tests/docker/sweep.ts';
 import { initSwarm, leaveSwarm } from '../../tests/docker/swarm.ts';
 import { buildImages, killOneReplica, prepareSwarm, replacedAfter, SWARM_ARGS, SWARM_NETWORK } from '../../tests/docker/swarm-stack.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
-import type { BenchRow } from './deploy-compose.ts';
+import { underLoad, type BenchRow } from './deploy-compose.ts';
 
 const CLIENTS = LOAD_CLIENTS * 2;
 const TIMINGS = ['--gate-interval', '0.25', '--monitor-interval', '0.5', ...SWARM_ARGS];
-
-async function underLoad(c: Clone, step: () => Promise<number | null>): Promise<{ exit: number | null; load: LoadStats }> {
-  const loaders = new Loaders(c, { clients: CLIENTS, network: SWARM_NETWORK });
-  const perSecond = (LOAD_RATE / LOAD_CLIENTS) * CLIENTS;
-  try {
-    await loaders.waitMore(perSecond, 120_000);
-    const exit = await step();
-    loaders.mark();
-    await loaders.waitMore(perSecond);
-    return { exit, load: (await loaders.stop()).stats };
-  } catch (err) {
-    loaders.kill(c);
-    throw err;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,10 +34,10 @@ async function measure(c: Clone, log: (l: string) => void): Promise<{ rows: Benc
     const { killedAt } = killOneReplica(c, 'green');
     replacedMs = await replacedAfter(c, 'green', killedAt);
     return (await running).code;
-  });
+  }, SWARM_NETWORK);
   rows.push({ scenario: 'swarm: deploy blue latest -> green v2 (2 replicas each), one green replica SIGKILLed in the monitor window', exit: deploy.exit, load: deploy.load, rec: lastHistory<HistoryRecord>(c) });
   log(`bench:deploy (swarm): deploy with a killed replica: exit ${deploy.exit}, replaced in ${replacedMs} ms`);
-  const rollback = await underLoad(c, async () => (await deployCli(c, ['--rollback', '--monitor', '5', ...TIMINGS])).code);
+  const rollback = await underLoad(c, async () => (await deployCli(c, ['--rollback', '--monitor', '5', ...TIMINGS])).code, SWARM_NETWORK);
   rows.push({ scenario: 'swarm: rollback green -> blue latest (blue started again, 2 replicas)', exit: rollback.exit, load: rollback.load, rec: lastHistory<HistoryRecord>(c) });
   log(`bench:deploy (swarm): rollback: exit ${rollback.exit}`);
   return { rows, replacedMs };
