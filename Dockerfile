@@ -51,6 +51,9 @@ COPY --from=build /app/public ./public
 # also serves a unix socket, which nginx-lb reaches through the deploy CLI's switch links.
 COPY --from=build /app/scripts/deploy/slot-socket.ts ./scripts/deploy/slot-socket.ts
 COPY --from=build /app/scripts/deploy/slot-env.ts ./scripts/deploy/slot-env.ts
+# Docker Swarm (scripts/deploy/swarm/docker-stack.yml) preloads this too: it reads the env-file
+# Swarm secret into the environment. Without SECRETS_ENV_FILE it does nothing.
+COPY --from=build /app/scripts/deploy/secret-env.ts ./scripts/deploy/secret-env.ts
 RUN mkdir -p .next/cache && chown node:node .next/cache
 # `node` (uid 1000) is the unprivileged user the official Node image ships.
 USER node

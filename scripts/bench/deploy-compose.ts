@@ -22,8 +22,9 @@ export interface BenchRow {
 const CLIENTS = LOAD_CLIENTS * 2;
 const TIMINGS = ['--gate-interval', '0.25', '--monitor', '5', '--monitor-interval', '0.5'];
 
-async function underLoad(c: Clone, step: () => Promise<number | null>): Promise<{ exit: number | null; load: LoadStats }> {
-  const loaders = new Loaders(c, { clients: CLIENTS });
+/** `step` under load from CLIENTS containers (on `network`: the swarm stack's overlay), then as many requests again after it. */
+export async function underLoad(c: Clone, step: () => Promise<number | null>, network?: string): Promise<{ exit: number | null; load: LoadStats }> {
+  const loaders = new Loaders(c, { clients: CLIENTS, ...(network ? { network } : {}) });
   const perSecond = (LOAD_RATE / LOAD_CLIENTS) * CLIENTS;
   try {
     await loaders.waitMore(perSecond, 120_000);

@@ -2,7 +2,8 @@
 // real nginx to the real production build (Postgres, Redis and the Anthropic stand-in as in the
 // integration tests), process runtime. Three parts:
 //  1. single deploy, rollback and a crash in the monitor window (flip-back): requests failed,
-//     client retries, switch latency, each phase's duration;
+//     client retries, switch latency, each phase's duration; the same on the compose runtime and
+//     (2 replicas per slot, a replica killed in the monitor) on a one-node swarm;
 //  2. a series of SWITCHES switches in a row (deploys alternating blue/green) under RATE req/s,
 //     half on keep-alive connections and half on a new connection per request, with STREAMS long
 //     streaming requests (SSE, tests/support/stream-release.ts) opened before each switch: failed
@@ -19,6 +20,7 @@ import { waitFor } from '../../tests/support/proc.ts';
 import { openStream, type StreamResult } from '../../tests/support/stream-release.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
 import { composeRuntimeRows } from './deploy-compose.ts';
+import { swarmRuntimeRows } from './deploy-swarm.ts';
 import { appendReport, table } from './report.ts';
 import { benchCrashMatrix } from './deploy-crash.ts';
 
@@ -114,6 +116,9 @@ try {
   // The same three scenarios on the compose runtime, real Docker engine: rows in the same table.
   const composeRuntime = await composeRuntimeRows();
   rows.push(...composeRuntime.rows);
+  // The swarm runtime, 2 replicas per slot, a replica killed in the monitor window: rows in the same table.
+  const swarmRuntime = await swarmRuntimeRows();
+  rows.push(...swarmRuntime.rows);
 
   // ---- 2. SWITCHES switches in a row, long streams spanning each
   const master = stack.nginxMasterPid()!;
@@ -158,6 +163,7 @@ try {
     '',
     `Flip-back: ${flipRec.metrics.flipBackMs} ms for the flip-back phase; SIGKILL of green -> CLI exit ${killToExitMs} ms. Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}.`,
     ...composeRuntime.notes(rows),
+    ...swarmRuntime.notes,
     '',
     `**${SWITCHES} switches in a row** (deploys alternating blue/green, gate every 0.25 s, no monitor window), ${STREAMS} streaming requests of ${STREAM_MS / 1000} s opened through nginx during each gate, so each runs across its switch:`,
     '',

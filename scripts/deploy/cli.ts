@@ -11,10 +11,10 @@ import { armCrashPoints, CRASH_ENV } from './crash-points.ts';
 import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, printable, type Logger, type Slot } from './types.ts';
 import { setUp } from './wiring.ts';
 
-/** "default X", plus the compose runtime's own default where it differs (nginx-lb on port 80, ...). */
+/** "default X", plus the container runtimes' own defaults where they differ (nginx-lb on port 80, ...). */
 function defaults(name: OptionName): string {
-  const compose = RUNTIME_DEFAULTS.compose[name];
-  return `default ${OPTIONS[name].def}${compose ? `; compose runtime: ${compose}` : ''}`;
+  const own = (['compose', 'swarm'] as const).filter((r) => RUNTIME_DEFAULTS[r][name]).map((r) => `; ${r} runtime: ${RUNTIME_DEFAULTS[r][name]}`);
+  return `default ${OPTIONS[name].def}${own.join('')}`;
 }
 
 export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [options]

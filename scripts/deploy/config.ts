@@ -35,15 +35,17 @@ export interface DeployConfig {
   drainTimeoutMs: number;
   stopGraceMs: number;
   lockWaitMs: number;
+  /** Swarm runtime (runtimes/swarm.ts): the stack, and what a deployed slot runs. */
+  swarm: { stack: string; endpointMode: 'vip' | 'dnsrr'; envSecret: string; replicas: number };
 }
 
-export const RUNTIMES = ['process', 'compose'] as const;
+export const RUNTIMES = ['process', 'compose', 'swarm'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 /** Option name (as on the command line) -> environment variable, default and kind. */
 export const OPTIONS = {
   'state-dir': { env: 'DEPLOY_STATE_DIR', def: '.deploy', kind: 'path', help: 'state directory (state.json, history.jsonl, lock, logs)' },
-  runtime: { env: 'DEPLOY_RUNTIME', def: 'auto', kind: 'string', help: 'slot runtime: process, compose, or auto (compose when `docker info` answers, else process)' },
+  runtime: { env: 'DEPLOY_RUNTIME', def: 'auto', kind: 'string', help: 'slot runtime: process, compose, swarm, or auto (compose when `docker info` answers, else process; never swarm)' },
   'compose-file': { env: 'DEPLOY_COMPOSE_FILE', def: 'docker-compose.production.yml', kind: 'string', help: 'compose runtime: the compose file, relative to the repository root' },
   'blue-port': { env: 'DEPLOY_BLUE_PORT', def: '3008', kind: 'port', help: 'blue slot port' },
   'green-port': { env: 'DEPLOY_GREEN_PORT', def: '3009', kind: 'port', help: 'green slot port' },
@@ -63,6 +65,10 @@ export const OPTIONS = {
   'confirm-timeout': { env: 'DEPLOY_CONFIRM_TIMEOUT', def: '10', kind: 'seconds', help: 'switch: wait this long for nginx to answer from the new slot' },
   'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: 'drain: wait at most this long for the old slot to finish its open connections (long requests included)' },
   'stop-grace': { env: 'DEPLOY_STOP_GRACE', def: '30', kind: 'seconds', help: 'stop: SIGKILL after this many seconds of SIGTERM' },
+  replicas: { env: 'DEPLOY_REPLICAS', def: '2', kind: 'count', help: 'swarm runtime: replicas of the deployed slot' },
+  stack: { env: 'DEPLOY_STACK', def: 'unite-hub', kind: 'string', help: 'swarm runtime: the stack name (services <stack>_blue, <stack>_green, ...)' },
+  'endpoint-mode': { env: 'DEPLOY_ENDPOINT_MODE', def: 'vip', kind: 'string', help: 'swarm runtime: vip (service VIPs) or dnsrr (DNS round robin: hosts without ip_vs); a running stack keeps its mode' },
+  'env-secret': { env: 'DEPLOY_ENV_SECRET', def: 'unite-hub-env', kind: 'string', help: "swarm runtime: the Swarm secret holding the app's env file, for the deployed slot" },
   wait: { env: 'DEPLOY_LOCK_WAIT', def: '0', kind: 'seconds', help: 'wait up to this many seconds for a running deploy to release the lock' },
 } as const;
 
@@ -76,6 +82,7 @@ export type OptionName = keyof typeof OPTIONS;
 export const RUNTIME_DEFAULTS: Record<RuntimeName, Partial<Record<OptionName, string>>> = {
   process: {},
   compose: { 'nginx-url': 'http://127.0.0.1' },
+  swarm: { 'nginx-url': 'http://127.0.0.1', 'switch-dir': '.deploy/swarm/switch' },
 };
 
 function num(name: string, raw: string, min: number, max: number, integer: boolean): number {
@@ -109,6 +116,11 @@ export function resolveConfig(flags: Flags, env: Env, root: string, runtime: Run
   if (Buffer.byteLength(longest) > SOCKET_PATH_MAX) {
     throw new DeployError(`--switch-dir ${switchDir} is too long: ${longest} would be ${Buffer.byteLength(longest)} bytes, and unix socket paths are limited to ${SOCKET_PATH_MAX}; choose a shorter directory`, EXIT.usage);
   }
+  const endpointMode = get('endpoint-mode');
+  if (endpointMode !== 'vip' && endpointMode !== 'dnsrr') throw new DeployError('--endpoint-mode must be vip or dnsrr', EXIT.usage);
+  for (const name of ['stack', 'env-secret'] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(get(name))) throw new DeployError(`--${name} must be a Docker object name (letters, digits, _ . -)`, EXIT.usage);
+  }
   const envFile = path('env-file');
   const explicitEnvFile = flags['env-file'] !== undefined || env.DEPLOY_ENV_FILE !== undefined;
   if (explicitEnvFile && !existsSync(envFile)) throw new DeployError(`environment file ${envFile} does not exist`, EXIT.usage);
@@ -136,6 +148,7 @@ export function resolveConfig(flags: Flags, env: Env, root: string, runtime: Run
     drainTimeoutMs: secs('drain-timeout'),
     stopGraceMs: secs('stop-grace'),
     lockWaitMs: secs('wait'),
+    swarm: { stack: get('stack'), endpointMode, envSecret: get('env-secret'), replicas: num('replicas', get('replicas'), 1, 100, true) },
   };
   return cfg;
 }

@@ -141,7 +141,7 @@ class Deployment {
       return;
     }
     this.started = true; // from here a stop is due whatever start() did before it failed
-    this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => `pid ${i.pid ?? '?'}`);
+    this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => (i.pid ? `pid ${i.pid}` : (i.detail ?? '')));
     crashPoint('started');
   }
 

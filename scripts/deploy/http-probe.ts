@@ -16,7 +16,8 @@ export interface ProbeResult {
   at: string;
 }
 
-export function httpGet(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+/** `socketPath`: send it over that unix socket instead (the URL's host is then only the Host header). */
+export function httpGet(url: string, timeoutMs: number, signal?: AbortSignal, socketPath?: string): Promise<ProbeResult> {
   const started = performance.now();
   const at = new Date().toISOString();
   const done = (r: Omit<ProbeResult, 'ms' | 'url' | 'at'>): ProbeResult => ({ url, at, ms: Math.round(performance.now() - started), ...r });
@@ -32,7 +33,7 @@ export function httpGet(url: string, timeoutMs: number, signal?: AbortSignal): P
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
     // Probes go to 127.0.0.1 on this host: a self-signed or name-mismatched certificate is expected.
-    const req = mod.request(u, { method: 'GET', agent: false, rejectUnauthorized: false, headers: { 'user-agent': 'unite-hub-deploy', connection: 'close' } }, (res) => {
+    const req = mod.request(u, { method: 'GET', agent: false, rejectUnauthorized: false, headers: { 'user-agent': 'unite-hub-deploy', connection: 'close' }, ...(socketPath ? { socketPath } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

@@ -39,9 +39,17 @@ export interface Observed {
   nginx: { running: boolean; servedBy: Slot | null; version: string | null; status: number | null };
   /** The switch directory (for the commands an operator is told to run). */
   switchDir: string;
+  /** The links' file names in switchDir (live.sock / backup.sock; swarm: live / backup). */
+  linkNames?: LinkNames;
   /** The exact command that makes nginx load its configuration again, when the CLI may not do it itself (compose); null: the CLI reloads it (local nginx). */
   nginxReloadByHand: string | null;
 }
+
+export interface LinkNames {
+  live: string;
+  backup: string;
+}
+export const SOCK_LINK_NAMES: LinkNames = { live: 'live.sock', backup: 'backup.sock' };
 
 export type Action =
   | { kind: 'remove-temp-links'; files: string[] }
@@ -68,6 +76,8 @@ export interface ReconcilePlan {
   resolution?: { id: string; phase: IntentPhase; outcome: 'undone' | 'completed' };
   /** A deploy runs now: nothing was judged. */
   inProgress?: boolean;
+  /** The links' names, for describeAction. */
+  linkNames?: LinkNames;
 }
 
 const sameState = (a: DeployState, b: DeployState) => JSON.stringify([a.active, a.previous, a.slots]) === JSON.stringify([b.active, b.previous, b.slots]);
@@ -105,11 +115,15 @@ function resolveIntent(i: Intent, o: Observed): Resolved {
       if (!inPlace && from !== null && o.slots[from].running) {
         return { outcome: 'undone', state: i.before, stops: stopTarget(true, 'the interrupted run\'s target; traffic returns to the slot it came from'), notes: [] };
       }
-      if (targetRunning && (i.gatePassed || inPlace)) {
+      // A container engine may have changed what the target runs since (Swarm's automatic rollback of
+      // an in-place update): completing records the intent's version, so only when it still runs it.
+      const seen = o.slots[target].version;
+      const runsIt = targetRunning && (seen === null || seen === i.version);
+      if (runsIt && (i.gatePassed || inPlace)) {
         const why = from === null ? 'there was no live slot before it' : inPlace ? 'it redeployed the live slot in place' : `${from}, where it came from, no longer runs`;
         return { outcome: 'completed', state: completedState(i), stops: [], notes: [`completing it: ${target} passed its gate and ${why}`] };
       }
-      const why = targetRunning ? `${target} did not pass its gate` : `${target} is not running`;
+      const why = !targetRunning ? `${target} is not running` : !runsIt ? `${target} runs ${printable(seen)}, not ${printable(i.version)} (its engine replaced it since)` : `${target} did not pass its gate`;
       return { outcome: 'undone', state: i.before, stops: stopTarget(true, 'never passed its gate'), notes: [`undoing it although ${from ?? 'no slot'} is not there to serve: ${why}`] };
     }
   }
@@ -123,6 +137,7 @@ export function planReconcile(o: Observed): ReconcilePlan {
   const notes: string[] = [];
   let state = o.state;
   let resolution: ReconcilePlan['resolution'];
+  const n = o.linkNames ?? SOCK_LINK_NAMES;
 
   if (o.intent.kind === 'ok' && o.intentOwnerAlive) {
     const i = o.intent.intent;
@@ -159,11 +174,11 @@ export function planReconcile(o: Observed): ReconcilePlan {
       const served = SLOTS.find((s) => o.links.live === s || o.nginx.servedBy === s);
       if (served) {
         return {
-          findings: [...findings, `state.json records no live slot, but live.sock names ${linkText(o.links.live)} and nginx answers from ${o.nginx.servedBy ?? 'nothing'}`],
+          findings: [...findings, `state.json records no live slot, but ${n.live} names ${linkText(o.links.live)} and nginx answers from ${o.nginx.servedBy ?? 'nothing'}`],
           actions: [],
           notes,
           state,
-          stop: { reason: 'state.json records no live slot while traffic is routed: it was lost or never written, so the CLI cannot tell what should serve', fix: `restore state.json (its last good content is in history.jsonl: the last "success" record's target and version), or remove the links to start over: rm ${o.switchDir}/live.sock ${o.switchDir}/backup.sock` },
+          stop: { reason: 'state.json records no live slot while traffic is routed: it was lost or never written, so the CLI cannot tell what should serve', fix: `restore state.json (its last good content is in history.jsonl: the last "success" record's target and version), or remove the links to start over: rm ${o.switchDir}/${n.live} ${o.switchDir}/${n.backup}` },
         };
       }
     }
@@ -173,7 +188,7 @@ export function planReconcile(o: Observed): ReconcilePlan {
     const wantServes = wantObs.running && wantObs.healthy !== false;
     const elsewhere = other && o.slots[other].running && (o.links.live === other || o.nginx.servedBy === other) && !stops.some((s) => s.slot === other);
     if (!wantServes && elsewhere) {
-      findings.push(`state.json records ${want} as live, but ${want} ${wantObs.running ? 'is not healthy' : 'is not running'} and traffic goes to ${other} (live.sock -> ${linkText(o.links.live)}, nginx answers from ${o.nginx.servedBy ?? 'nothing'}): a switch by hand?`);
+      findings.push(`state.json records ${want} as live, but ${want} ${wantObs.running ? 'is not healthy' : 'is not running'} and traffic goes to ${other} (${n.live} -> ${linkText(o.links.live)}, nginx answers from ${o.nginx.servedBy ?? 'nothing'}): a switch by hand?`);
       notes.push(`the links are left on ${other}; a deploy will not restart ${other} under its users. To make the record true again, redeploy ${want} in place (it serves nobody): ./scripts/deploy-blue-green.sh ${want} --force --version ${printable(state.slots[want]?.version ?? 'VERSION')}`);
     } else if (!wantObs.running) {
       findings.push(`the recorded live slot ${want} is not running: users get errors until a deploy switches to a running slot`);
@@ -181,7 +196,7 @@ export function planReconcile(o: Observed): ReconcilePlan {
       if (!linksOk) actions.push({ kind: 'point-links', ...(o.links.live !== want ? { live: want } : {}), ...(o.links.backup !== want ? { backup: want } : {}) });
     } else {
       if (!linksOk) {
-        if (!explained) findings.push(`live.sock names ${linkText(o.links.live)} and backup.sock ${linkText(o.links.backup)}, but state.json records ${want} as live (no interrupted run explains it: a switch by hand?); the record wins`);
+        if (!explained) findings.push(`${n.live} names ${linkText(o.links.live)} and ${n.backup} ${linkText(o.links.backup)}, but state.json records ${want} as live (no interrupted run explains it: a switch by hand?); the record wins`);
         actions.push({ kind: 'point-links', ...(o.links.live !== want ? { live: want } : {}), ...(o.links.backup !== want ? { backup: want } : {}) });
       }
       const wrongAnswer = o.nginx.servedBy !== null && o.nginx.servedBy !== want;
@@ -202,16 +217,16 @@ export function planReconcile(o: Observed): ReconcilePlan {
   }
   actions.push(...stops);
   if (o.intent.kind !== 'none') actions.push({ kind: 'clear-intent' });
-  return { findings, actions, notes, state, resolution };
+  return { findings, actions, notes, state, resolution, linkNames: n };
 }
 
 /** One line per action, for the log, status and --dry-run. */
-export function describeAction(a: Action): string {
+export function describeAction(a: Action, n: LinkNames = SOCK_LINK_NAMES): string {
   switch (a.kind) {
     case 'remove-temp-links':
       return `remove ${a.files.join(', ')}`;
     case 'point-links':
-      return [a.live !== undefined ? `live.sock -> ${a.live ?? '(removed)'}` : '', a.backup !== undefined ? `backup.sock -> ${a.backup ?? '(removed)'}` : ''].filter(Boolean).join(', ');
+      return [a.live !== undefined ? `${n.live} -> ${a.live ?? '(removed)'}` : '', a.backup !== undefined ? `${n.backup} -> ${a.backup ?? '(removed)'}` : ''].filter(Boolean).join(', ');
     case 'write-state':
       return `write state.json: live ${a.state.active ?? '(none)'}, previous ${a.state.previous ?? '-'}`;
     case 'ensure-nginx':

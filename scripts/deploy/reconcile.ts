@@ -4,6 +4,7 @@
 // before anything else; a broken stale lock always leads here).
 import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 import { setCrashPhase } from './crash-points.ts';
 import type { DeployContext } from './plan.ts';
@@ -63,6 +64,7 @@ export async function observe(ctx: DeployContext): Promise<Observed> {
     nginx: { running, servedBy: isSlot(served) ? served : null, version: answer.headers[VERSION_HEADER] ?? null, status: answer.status },
     switchDir: nginx.links.dir,
     nginxReloadByHand: nginx.reloadByHand(),
+    linkNames: { live: basename(nginx.links.path('live')), backup: basename(nginx.links.path('backup')) },
   };
 }
 
@@ -100,7 +102,7 @@ async function apply(ctx: DeployContext, a: Action): Promise<void> {
       // The whole --confirm-timeout, not 3 bad answers: the slot is the recorded live one and runs;
       // on a loaded host a few slow answers say nothing about it.
       const c = await confirmThroughNginx({ nginxUrl: cfg.nginxUrl, slot: a.slot, version: a.version, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs });
-      if (!c.ok) throw new DeployError(`after the repair nginx does not answer from ${a.slot} (last answer: ${describeProbe(c.last)}); links: live.sock -> ${nginx.links.read('live') ?? 'nothing'}; see ./scripts/deploy-blue-green.sh status`, EXIT.refused);
+      if (!c.ok) throw new DeployError(`after the repair nginx does not answer from ${a.slot} (last answer: ${describeProbe(c.last)}); links: ${basename(nginx.links.path('live'))} -> ${nginx.links.read('live') ?? 'nothing'}; see ./scripts/deploy-blue-green.sh status`, EXIT.refused);
       log.info(`reconcile: nginx answers from ${a.slot} (${c.ms} ms)`);
       return;
     }
@@ -125,7 +127,10 @@ async function apply(ctx: DeployContext, a: Action): Promise<void> {
  */
 export async function reconcile(ctx: DeployContext, mode: 'repair' | 'report'): Promise<ReconcileResult> {
   const t = performance.now();
-  if (mode === 'repair') setCrashPhase('recover');
+  if (mode === 'repair') {
+    setCrashPhase('recover');
+    await ctx.runtime.settle?.({ warn: (m) => ctx.log.warn(`reconcile: ${m}`) });
+  }
   const o = await observe(ctx);
   const plan = planReconcile(o);
   const ms = () => Math.round(performance.now() - t);
@@ -139,7 +144,7 @@ export async function reconcile(ctx: DeployContext, mode: 'repair' | 'report'): 
   for (const f of plan.findings) log.warn(`reconcile: ${f}`);
   for (const n of plan.notes) log.info(`reconcile: ${n}`);
   for (const a of plan.actions) {
-    log.info(`reconcile: ${describeAction(a)}`);
+    log.info(`reconcile: ${describeAction(a, plan.linkNames)}`);
     await apply(ctx, a);
   }
   return { plan, ms: ms(), repaired: plan.actions.length > 0 };
@@ -169,7 +174,7 @@ export function formatReconcile(plan: ReconcilePlan): string[] {
   if (plan.stop) lines.push(`  the next deploy stops here (exit 5): ${plan.stop.reason}. Fix: ${plan.stop.fix}`);
   else if (plan.actions.length) {
     lines.push('  the next deploy or rollback first repairs it:');
-    plan.actions.forEach((a, i) => lines.push(`    ${i + 1}. ${describeAction(a)}`));
+    plan.actions.forEach((a, i) => lines.push(`    ${i + 1}. ${describeAction(a, plan.linkNames)}`));
   }
   return lines;
 }

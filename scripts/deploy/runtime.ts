@@ -54,6 +54,13 @@ export interface Runtime {
    * A one-line problem, or null. Looks only.
    */
   validate(slot: Slot, version: ResolvedVersion): Promise<string | null>;
+  /**
+   * Reconciliation's first step (repair mode, under the lock): waits for what an interrupted run of
+   * the CLI left running on its own and is still changing the slots (swarm: its `docker stack
+   * deploy`), so what is observed next stays true. Throws a one-line DeployError when it does not end.
+   * Absent: nothing of a killed run outlives it (process: the slots are found by their socket).
+   */
+  settle?(log: { warn(m: string): void }): Promise<void>;
   /** Starts the slot with that version (stopping a stale instance of the same slot first). Returns once launched, not once healthy. */
   start(slot: Slot, version: ResolvedVersion): Promise<SlotInfo>;
   /** Graceful stop: SIGTERM (the app flips readiness and drains), SIGKILL after graceMs. No-op when not running. */

@@ -3,7 +3,7 @@
 // and nginx agree (and what the next deploy would repair: reconcile.ts, report only), the lock,
 // recent deploys. Changes nothing, and reports what it can when a file is damaged instead of failing.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DeployContext } from './plan.ts';
 import { httpGet } from './http-probe.ts';
 import { judgeLock, readLockFile, type LockOwner } from './lock.ts';
@@ -21,7 +21,7 @@ export interface StatusReport {
   slots: { slot: string; recordedVersion: string | null; running: boolean; pid: number | null; version: string | null; health: string; detail: string | null }[];
   nginx: { running: boolean; servedBy: string | null; version: string | null; status: number | null; error?: string };
   /** Which slot each switch link names (what nginx routes new connections to, and falls back to). */
-  links: { dir: string; live: string | null; backup: string | null };
+  links: { dir: string; live: string | null; backup: string | null; names: { live: string; backup: string } };
   /** Do state, links and nginx agree; what the next deploy or rollback would repair first. */
   consistency: { findings: string[]; notes: string[]; repairs: string[]; stop?: { reason: string; fix: string }; text: string[] } | null;
   lock: LockOwner | null;
@@ -69,7 +69,7 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
   let consistency: StatusReport['consistency'] = null;
   if (!stateError) {
     const { plan } = await reconcile(ctx, 'report');
-    consistency = { findings: plan.findings, notes: plan.notes, repairs: plan.stop ? [] : plan.actions.map(describeAction), ...(plan.stop ? { stop: plan.stop } : {}), text: formatReconcile(plan) };
+    consistency = { findings: plan.findings, notes: plan.notes, repairs: plan.stop ? [] : plan.actions.map((a) => describeAction(a, plan.linkNames)), ...(plan.stop ? { stop: plan.stop } : {}), text: formatReconcile(plan) };
   }
   const history = readHistoryReport(cfg.stateDir, recent);
   return {
@@ -78,7 +78,7 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     ...(stateError ? { stateError } : {}),
     slots,
     nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
-    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup') },
+    links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup'), names: { live: basename(nginx.links.path('live')), backup: basename(nginx.links.path('backup')) } },
     consistency,
     ...lockStatus(cfg.stateDir),
     recent: history.records.reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
@@ -90,11 +90,11 @@ export function formatStatus(r: StatusReport, stateDir: string): string {
   const lines = [`live slot: ${r.active ?? '(none recorded)'}   previous: ${r.previous ?? '-'}   (state: ${join(stateDir, 'state.json')})`];
   if (r.stateError) lines.push(`  STATE UNREADABLE: ${r.stateError}`);
   for (const s of r.slots) {
-    lines.push(`  ${s.slot.padEnd(5)} ${s.slot === r.active ? 'LIVE   ' : 'standby'} ${s.running ? `running pid ${s.pid}` : 'stopped'}  version ${s.version ?? s.recordedVersion ?? '-'}  health: ${s.health}${s.detail ? `  (${s.detail})` : ''}`);
+    lines.push(`  ${s.slot.padEnd(5)} ${s.slot === r.active ? 'LIVE   ' : 'standby'} ${s.running ? (s.pid ? `running pid ${s.pid}` : 'running') : 'stopped'}  version ${s.version ?? s.recordedVersion ?? '-'}  health: ${s.health}${s.detail ? `  (${s.detail})` : ''}`);
   }
   const served = r.nginx.status === null ? `no answer (${r.nginx.error})` : `HTTP ${r.nginx.status} from ${r.nginx.servedBy ?? '?'} ${r.nginx.version ?? ''}`;
   lines.push(`nginx: ${r.nginx.running ? 'running' : 'NOT running'}; through nginx: ${served}`);
-  lines.push(`links (${r.links.dir}): live.sock -> ${r.links.live ?? '(none)'}, backup.sock -> ${r.links.backup ?? '(none)'}`);
+  lines.push(`links (${r.links.dir}): ${r.links.names.live} -> ${r.links.live ?? '(none)'}, ${r.links.names.backup} -> ${r.links.backup ?? '(none)'}`);
   if (r.consistency) lines.push(...r.consistency.text);
   lines.push(`lock: ${r.lockState.detail}`);
   lines.push('recent deploys:');

@@ -5,6 +5,9 @@
 //   compose  the services of docker-compose.production.yml, nginx-lb in a container; the links
 //            point at the slots' sockets as the containers see them (/run/unite-hub/slots/...), and
 //            every compose command gets UNITE_HUB_SWITCH_DIR so the mounts match the CLI's links
+//   swarm    the services of scripts/deploy/swarm/docker-stack.yml (N replicas per slot), nginx-lb
+//            on this (the edge) node; the links are `live` / `backup` -> slots/<slot> in SWITCH_DIR,
+//            nginx-lb's control socket and JSON log in STATE_DIR/swarm/ (runtimes/swarm.ts)
 import { spawnSync } from 'node:child_process';
 import { requestedRuntime, resolveConfig, RUNTIMES, type DeployConfig, type Flags, type RuntimeName } from './config.ts';
 import { SlotLinks } from './links.ts';
@@ -14,7 +17,12 @@ import type { Runtime } from './runtime.ts';
 import { ProcessRuntime } from './runtimes/process.ts';
 import { ComposeRuntime, containerSocket } from './runtimes/compose.ts';
 import { ComposeNginxControl } from './nginx-compose.ts';
+import { CTL_SOCKET, SwarmLinks, SwarmNginxControl } from './nginx-swarm.ts';
+import { SOCKET_PATH_MAX } from './slot-env.ts';
+import { SwarmRuntime } from './runtimes/swarm.ts';
+import { SwarmDocker } from './runtimes/swarm-cli.ts';
 import { DeployError, EXIT } from './types.ts';
+import { join } from 'node:path';
 
 type Env = Record<string, string | undefined>;
 
@@ -42,6 +50,15 @@ export function createRuntime(cfg: DeployConfig, env: Env = process.env): { runt
       const links = new SlotLinks(cfg.switchDir, containerSocket);
       const opts = { root: cfg.root, file: cfg.composeFile, env: { ...env, UNITE_HUB_SWITCH_DIR: cfg.switchDir } as unknown as NodeJS.ProcessEnv };
       return { runtime: new ComposeRuntime({ ...opts, ports: cfg.ports }), nginx: new ComposeNginxControl({ ...opts, links }) };
+    }
+    case 'swarm': {
+      const docker = new SwarmDocker({ root: cfg.root, stack: cfg.swarm.stack, env: env as NodeJS.ProcessEnv });
+      const dirs = { nginx: join(cfg.root, 'nginx'), switch: cfg.switchDir, ctl: join(cfg.stateDir, 'swarm', 'ctl'), log: join(cfg.stateDir, 'swarm', 'nginx-lb-logs') };
+      // The CLI connects to nginx-lb's control socket by its host path: it must fit a unix socket path.
+      if (Buffer.byteLength(join(dirs.ctl, CTL_SOCKET)) > SOCKET_PATH_MAX) throw new DeployError(`--state-dir ${cfg.stateDir} is too long for nginx-lb's control socket ${join(dirs.ctl, CTL_SOCKET)} (unix socket paths are limited to ${SOCKET_PATH_MAX} bytes); choose a shorter directory`, EXIT.usage);
+      const nginx = new SwarmNginxControl({ docker, links: new SwarmLinks(cfg.switchDir), dirs });
+      const { endpointMode, envSecret, replicas } = cfg.swarm;
+      return { runtime: new SwarmRuntime({ docker, nginx, dirs, endpointMode, envSecret, replicas }), nginx };
     }
   }
 }

@@ -1,9 +1,12 @@
 // npm run test:docker — the production path on a real Docker engine (see docs/production.md,
 // "How this is validated here"). This file owns everything around the scenario:
 //   lock (one run per machine: host ports 80/443) -> engine (reachable one, or our own dockerd)
-//   -> leftovers of a crashed run removed -> host ports free? -> base images (real or local
-//   stand-ins, printed) -> vitest --project docker (tests/docker/production-path.test.ts)
-//   -> every container/network the run created removed -> our dockerd stopped by PID.
+//   -> leftovers of a crashed run removed (a swarm it made included) -> host ports free? -> base
+//   images (real or local stand-ins, printed) -> the scenarios, one vitest run each, in order:
+//   compose (tests/docker/production-path.test.ts), then swarm (tests/docker/swarm.test.ts: a
+//   one-node swarm, left at its end) -> every container/network the run created removed, the
+//   swarm left -> our dockerd stopped by PID.
+//   npm run test:docker -- swarm     runs only the named scenario(s) (compose, swarm)
 // Ctrl-C / SIGTERM: vitest is stopped, then the same cleanup runs; exit 130.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,9 +31,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-function vitest(env: Record<string, string>): Promise<number> {
+const SCENARIOS: Record<string, string> = { compose: 'tests/docker/production-path.test.ts', swarm: 'tests/docker/swarm.test.ts' };
+const wanted = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(SCENARIOS);
+for (const w of wanted) {
+  if (!SCENARIOS[w]) {
+    console.error(`docker-test: unknown scenario "${w}" (available: ${Object.keys(SCENARIOS).join(', ')})`);
+    process.exit(2);
+  }
+}
+
+function vitest(env: Record<string, string>, file: string): Promise<number> {
   return new Promise((resolve) => {
-    child = spawn(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--project', 'docker'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    child = spawn(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--project', 'docker', file], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
     child.once('error', (err) => (log(`docker-test: cannot start vitest: ${err.message}`), resolve(1)));
   });
@@ -51,8 +63,16 @@ try {
   const bases = ensureBaseImages(ROOT, engine.env, log);
   log(formatBaseImages(bases));
   log(`docker-test: ready after ${since()}; running the scenario`);
-  if (!interrupted) {
-    code = await vitest({ ...engine.env, UH_DOCKER_TEST_ENGINE: engine.owned ? 'own' : 'reachable' });
+  code = 0;
+  for (const [i, name] of wanted.entries()) {
+    if (interrupted) break;
+    // What the previous scenario may have left (it cleans up itself; a failed step may not).
+    if (i > 0) sweep(engine, log, 'after');
+    const t = performance.now();
+    log(`docker-test: scenario ${name} (${SCENARIOS[name]})`);
+    const c = await vitest({ ...engine.env, UH_DOCKER_TEST_ENGINE: engine.owned ? 'own' : 'reachable' }, SCENARIOS[name]!);
+    log(`docker-test: scenario ${name}: exit ${c} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    if (c !== 0) code = c;
   }
 } catch (err) {
   console.error(`docker-test: error: ${err instanceof EngineError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

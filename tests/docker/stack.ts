@@ -182,10 +182,11 @@ export interface LoadSummary {
 export class Loaders {
   private procs: { p: ChildProcessWithoutNullStreams; out: string; err: string; progress: number; closed: boolean }[] = [];
 
-  constructor(c: Clone, opts: { clients?: number; maxDurationMs?: number } = {}) {
+  /** `network`: where the clients run, beside nginx-lb (default: the compose stack's network). */
+  constructor(c: Clone, opts: { clients?: number; maxDurationMs?: number; network?: string } = {}) {
     const spec = JSON.stringify({ loads: LOAD_PER_CLIENT, maxDurationMs: opts.maxDurationMs ?? 10 * 60_000 });
     for (let i = 0; i < (opts.clients ?? LOAD_CLIENTS); i++) {
-      const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, 'node:24-bookworm-slim', 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
+      const p = spawn('docker', ['run', '--rm', '-i', '--name', `uhdt-load-${i}`, '--label', `${TEST_LABEL}=1`, '--network', opts.network ?? `${PROJECT}_default`, '--user', 'node', '-v', `${c.dir}/tests:/uh/tests:ro`, '-v', `${c.dir}/certs:/uh/certs:ro`, '-e', `LOAD_SPEC=${spec}`, 'node:24-bookworm-slim', 'node', '/uh/tests/docker/fixtures/load-driver.ts'], { env: { ...process.env, ...c.env } });
       const entry = { p, out: '', err: '', progress: 0, closed: false };
       p.once('close', () => (entry.closed = true));
       // stdout: `progress N` lines, then the `result` line (large: every sample); stderr apart, so

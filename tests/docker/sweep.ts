@@ -7,6 +7,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineError, run, type Engine, type Log } from './engine.ts';
+import { leaveSwarm } from './swarm.ts';
 
 /** Compose project of the scenario's clone (its directory name; no dash, so compose v1 and v2 agree). */
 export const PROJECT = 'uhdockertest';
@@ -23,6 +24,8 @@ const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 export function sweep(engine: Engine, log: Log, phase: 'before' | 'after' = 'before'): void {
   const env = engine.env;
   const docker = (...args: string[]) => run('docker', args, { env, timeoutMs: 180_000 });
+  // A swarm this harness made (tests/docker/swarm.ts): its stack goes first, then the swarm.
+  leaveSwarm(engine, log);
   const ids = new Set([
     ...lines(docker('ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout),
     ...lines(docker('ps', '-aq', '--no-trunc', '--filter', `label=${TEST_LABEL}`).stdout),
