@@ -8,11 +8,12 @@ import { GateFailedError, healthGate } from './health-gate.ts';
 import { describeProbe } from './http-probe.ts';
 import { Journal, type DeployResult } from './journal.ts';
 import { acquireLock } from './lock.ts';
-import { monitor } from './monitor.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { switchTraffic } from './switch.ts';
+import { watchAfterSwitch } from './traffic-watch.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from './runtime.ts';
 import { appendHistory, readState, writeState, type DeployState } from './state.ts';
+import { HEALTH_SYSTEM_PATH } from '../../lib/deploy-contract.ts';
 import { AbortedError, DeployError, EXIT, otherSlot, throwIfAborted, type Logger, type Slot } from './types.ts';
 
 export type { DeployResult } from './journal.ts';
@@ -88,6 +89,9 @@ class Deployment {
   /** What start() reported (the image a container runtime runs, recorded in state.json). */
   private startedInfo: SlotInfo | undefined;
   private switched = false;
+  /** Epoch ms: the new slot was started (the traffic baseline ends there) and the live link moved. */
+  private startedAt: number | undefined;
+  private switchedAt = 0;
   /** The state before the switch: a flip-back restores it. */
   private before: DeployState | undefined;
 
@@ -135,6 +139,7 @@ class Deployment {
       this.ctx.log.info(`${plan.target} is still running version ${plan.resolved.version}: no restart needed`);
       return;
     }
+    this.startedAt = Date.now();
     this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => `pid ${i.pid ?? '?'}`);
     this.started = true;
   }
@@ -184,6 +189,7 @@ class Deployment {
       (s) => `decided -> first response from ${target}: ${s.switchLatencyMs} ms (no reload; nginx check ${s.ensureMs} ms before)`,
     );
     this.switched = true;
+    this.switchedAt = sw.switchedAt;
     this.journal.record.metrics.switchLatencyMs = sw.switchLatencyMs;
     const state = readState(this.cfg.stateDir);
     this.before = state;
@@ -216,20 +222,30 @@ class Deployment {
     const { cfg } = this;
     if (cfg.monitorMs <= 0) return undefined;
     const { from, target, resolved } = plan;
-    const m = await this.journal.phase(
+    const oldSlot = from && from !== target ? from : null;
+    // The old slot's own health answer tells a shared fault (a dependency, the host) from the release's.
+    const control = oldSlot ? { slot: oldSlot, probe: (ms: number, signal?: AbortSignal) => this.ctx.runtime.probe(oldSlot, HEALTH_SYSTEM_PATH, ms, signal) } : undefined;
+    const { monitor: m, traffic } = await this.journal.phase(
       'monitor',
-      () => monitor(this.monitorOptions(target, resolved.version)),
-      (r) => `${r.probes} probes, ${r.failed} failed`,
+      async () => {
+        const w = await watchAfterSwitch({ monitor: { ...this.monitorOptions(target, resolved.version), control }, traffic: cfg.traffic, oldSlot, switchAtMs: this.switchedAt, baselineEndMs: this.startedAt, log: this.ctx.log });
+        this.journal.record.traffic = w.traffic;
+        return w;
+      },
+      (r) => `${r.monitor.probes} probes, ${r.monitor.failed} failed${r.monitor.notCounted ? ` (${r.monitor.notCounted} not counted)` : ''}; traffic ${r.traffic.status}`,
     );
+    if (traffic.decidedAfterMs !== undefined) this.journal.record.metrics.monitorDecisionMs = traffic.decidedAfterMs;
+    if (traffic.status === 'regressed' && !traffic.flip) this.journal.warn(`--monitor-only: the traffic verdict says ${target} regressed; not flipping back`);
     throwIfAborted(this.ctx.signal);
     if (m.ok) return undefined;
-    this.ctx.log.error(`monitor: ${target} is failing after the switch: ${m.reason}`);
+    const why = m.cause === 'traffic' ? `traffic verdict: ${m.reason}` : `monitor failed: ${m.reason}`;
+    this.ctx.log.error(`monitor: ${target} is failing after the switch: ${why}`);
     if (!from || from === target || !(await this.ctx.runtime.inspect(from)).running) {
       this.journal.warn(`no other slot is running to flip back to; traffic stays on ${target}`);
-      return this.journal.finish('failed', EXIT.failed, `monitor failed: ${m.reason}`);
+      return this.journal.finish('failed', EXIT.failed, why);
     }
     await this.flipBack(from, target);
-    return this.journal.finish('rolled back', EXIT.rolledBack, `monitor failed: ${m.reason}`);
+    return this.journal.finish('rolled back', EXIT.rolledBack, why);
   }
 
   private async drainOld(plan: Plan): Promise<void> {

@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-file.ts';
 import type { ImageRecord } from './runtime.ts';
+import type { TrafficRecord } from './traffic-watch.ts';
 import { DeployError, EXIT, isSlot, type Slot } from './types.ts';
 
 export interface SlotRecord {
@@ -75,6 +76,8 @@ export interface HistoryRecord {
   error?: string;
   /** Measured numbers (switch latency, flip-back time) for status and the benchmark. */
   metrics: Record<string, number>;
+  /** The traffic verdict of the monitor window (traffic-watch.ts); absent without a monitor window. */
+  traffic?: TrafficRecord;
 }
 
 /** One line per record, appended with O_APPEND: concurrent writers never interleave within a line this small. */

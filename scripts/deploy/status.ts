@@ -5,6 +5,7 @@ import type { DeployContext } from './deploy.ts';
 import { httpGet } from './http-probe.ts';
 import { readLock } from './lock.ts';
 import { readHistory, readState } from './state.ts';
+import { describeTraffic, type TrafficRecord } from './traffic-watch.ts';
 import { SLOTS } from './types.ts';
 import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
@@ -16,7 +17,9 @@ export interface StatusReport {
   /** Which slot each switch link names (what nginx routes new connections to, and falls back to). */
   links: { dir: string; live: string | null; backup: string | null };
   lock: ReturnType<typeof readLock>;
-  recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
+  recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number; traffic: string | null }[];
+  /** The traffic verdict of the most recent deploy that had a monitor window (what it judged, the numbers, the thresholds). */
+  lastVerdict: (TrafficRecord & { deployId: string; startedAt: string; target: string | null; version: string | null }) | null;
 }
 
 export async function collectStatus(ctx: DeployContext, recent = 5): Promise<StatusReport> {
@@ -34,6 +37,7 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
       return { slot, recordedVersion: state.slots[slot]?.version ?? null, running: info.running, pid: info.pid ?? null, version: info.version ?? null, health, detail: info.detail ?? null };
     }),
   );
+  const history = readHistory(cfg.stateDir, 50);
   const through = await httpGet(`${cfg.nginxUrl}${HEALTH_LIVE_PATH}`, timeout);
   return {
     active: state.active,
@@ -42,7 +46,8 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     nginx: { running: await nginx.isRunning(), servedBy: through.headers[SLOT_HEADER] ?? null, version: through.headers[VERSION_HEADER] ?? null, status: through.status, error: through.error },
     links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup') },
     lock: readLock(cfg.stateDir),
-    recent: readHistory(cfg.stateDir, recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
+    recent: history.slice(-recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0), traffic: r.traffic?.status ?? null })),
+    lastVerdict: ((r) => (r?.traffic ? { deployId: r.id, startedAt: r.startedAt, target: r.target, version: r.version, ...r.traffic } : null))(history.findLast((r) => r.traffic)),
   };
 }
 
@@ -59,6 +64,7 @@ export function formatStatus(r: StatusReport, stateDir: string): string {
   lines.push(`lock: ${r.lock ? `held by pid ${r.lock.pid} on ${r.lock.host} since ${r.lock.startedAt} ("${r.lock.command}")` : 'free'}`);
   lines.push('recent deploys:');
   if (r.recent.length === 0) lines.push('  (none)');
-  for (const d of r.recent) lines.push(`  ${d.startedAt}  ${d.kind.padEnd(8)} ${String(d.target ?? '-').padEnd(5)} ${String(d.version ?? '-').padEnd(20)} ${d.outcome.padEnd(11)} ${(d.totalMs / 1000).toFixed(1)} s  by ${d.user}`);
+  for (const d of r.recent) lines.push(`  ${d.startedAt}  ${d.kind.padEnd(8)} ${String(d.target ?? '-').padEnd(5)} ${String(d.version ?? '-').padEnd(20)} ${d.outcome.padEnd(11)} ${(d.totalMs / 1000).toFixed(1)} s  by ${d.user}${d.traffic ? `  traffic: ${d.traffic}` : ''}`);
+  if (r.lastVerdict) lines.push(`last traffic verdict (${r.lastVerdict.startedAt}, ${r.lastVerdict.target ?? '-'} ${r.lastVerdict.version ?? '-'}):`, ...describeTraffic(r.lastVerdict).map((l) => `  ${l}`));
   return lines.join('\n');
 }
