@@ -8,7 +8,11 @@
 //        the previous failed probe got is the same observation, not a second failure;
 //      * a 206/503 the new slot answers itself is its verdict on its dependencies: when the old
 //        slot (still running) reports the same at that moment, the fault is shared (a dependency,
-//        the host), not the release, and flipping back would not help: not counted.
+//        the host), not the release, and flipping back would not help: not counted;
+//      * a probe that timed out while nginx's log shows the new slot answering users meanwhile
+//        met a slow slot, not a dead one: slowness is the traffic verdict's to judge, against
+//        the old slot's baseline (a host under CPU load is slow for both). Without traffic the
+//        log shows nothing, and a timeout counts as before.
 //  - the traffic verdict (optional, traffic-watch.ts): users' real requests to the new slot against
 //    the old slot's baseline, polled every intervalMs; `flip` = regressed.
 // The first watcher to decide stops both; the caller flips traffic back to the old slot.
@@ -102,7 +106,10 @@ function ownReport(p: ProbeResult, o: Pick<MonitorOptions, 'slot'>): boolean {
  * counted failure, `control` the old slot's own answer at the same moment (only asked for a 206/503
  * the new slot answered itself).
  */
-export function notCountedBecause(p: ProbeResult, o: Pick<MonitorOptions, 'slot'>, previous: string | null, control?: { slot: Slot; result: ProbeResult }): string | null {
+export function notCountedBecause(p: ProbeResult, o: Pick<MonitorOptions, 'slot'>, previous: string | null, control?: { slot: Slot; result: ProbeResult }, answeredMeanwhile = 0): string | null {
+  if (p.status === null && p.error?.startsWith('timed out') && answeredMeanwhile > 0) {
+    return `${o.slot} answered ${answeredMeanwhile} request(s) through nginx while the probe waited: slow, not down (its latency is the traffic verdict's to judge, against the baseline)`;
+  }
   const key = reportKey(p);
   if (key !== null && key === previous) return 'the same health report as the previous failed probe (the app caches it): one observation, counted once';
   if (control && ownReport(p, o) && control.result.status !== null && control.result.status >= p.status!) {
@@ -136,7 +143,9 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
 
   let consecutive = 0;
   let previous: string | null = null;
-  const onProbe = async (p: ProbeResult) => {
+  /** How many requests the new slot has answered since the switch, by nginx's log (null without the verdict). */
+  const answered = async () => (o.traffic ? (await o.traffic.poll()).current.answered : null);
+  const onProbe = async (p: ProbeResult, answeredBefore: number | null) => {
     r.probes++;
     r.last = p;
     const problem = judgeThroughNginx(p, o);
@@ -147,8 +156,9 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
     }
     r.failed++;
     const control = o.control && ownReport(p, o) ? { slot: o.control.slot, result: await o.control.probe(o.probeTimeoutMs, signal) } : undefined;
+    const meanwhile = p.status === null && answeredBefore !== null ? ((await answered()) ?? 0) - answeredBefore : 0;
     if (signal.aborted) return;
-    const why = notCountedBecause(p, o, previous, control);
+    const why = notCountedBecause(p, o, previous, control, meanwhile);
     if (why) {
       r.notCounted++;
       o.log.warn(`monitor probe ${r.probes} failed, not counted (${consecutive}/${o.failures}): ${problem}; ${why}`);
@@ -162,9 +172,10 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
   const health = async () => {
     for (;;) {
       const t = performance.now();
+      const before = await answered();
       const p = await httpGet(`${o.nginxUrl}${HEALTH_SYSTEM_PATH}`, o.probeTimeoutMs, signal);
       if (signal.aborted) return;
-      await onProbe(p);
+      await onProbe(p, before);
       if (!(await pace(t))) return;
     }
   };

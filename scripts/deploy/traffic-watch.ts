@@ -56,6 +56,8 @@ class Poller implements TrafficPoller {
   polls = 0;
   cpuMs = 0;
   private last: TrafficVerdict | undefined;
+  /** The monitor's two watchers both poll: one read of the log at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
   private broken: string | undefined;
   private readonly judge: TrafficJudge;
   private readonly log: Logger;
@@ -65,7 +67,13 @@ class Poller implements TrafficPoller {
     this.log = log;
   }
 
-  async poll(): Promise<TrafficVerdict> {
+  poll(): Promise<TrafficVerdict> {
+    const next = this.queue.then(() => this.pollNow());
+    this.queue = next;
+    return next;
+  }
+
+  private async pollNow(): Promise<TrafficVerdict> {
     const t = cpuNow();
     try {
       if (!this.broken) this.last = await this.judge.poll();
@@ -85,7 +93,7 @@ function inconclusive(last: TrafficVerdict | undefined, why: string): TrafficVer
   const reason = `inconclusive: ${why}: health probes only`;
   if (last) return { ...last, status: 'inconclusive', flip: false, reason };
   const side = { requests: 0, errors5xx: 0, client4xx: 0, errorRatio: 0, p50Ms: null, p95Ms: null };
-  return { status: 'inconclusive', flip: false, reason, notes: [], newSlot: '', oldSlot: '', current: { ...side, servedByOld: 0, excluded: 0, noApp: 0, sinceSwitchMs: 0 }, baseline: { ...side, windowMs: 0, groups: 0 }, checks: [], thresholds: { errorFactor: 0, errorFloor: 0, minErrors: 0, latencyFactor: 0, latencyMarginMs: 0, minRequests: 0, confidence: 0, monitorOnly: false } };
+  return { status: 'inconclusive', flip: false, reason, notes: [], newSlot: '', oldSlot: '', current: { ...side, servedByOld: 0, excluded: 0, noApp: 0, answered: 0, sinceSwitchMs: 0 }, baseline: { ...side, windowMs: 0, groups: 0 }, checks: [], thresholds: { errorFactor: 0, errorFloor: 0, minErrors: 0, latencyFactor: 0, latencyMarginMs: 0, minRequests: 0, confidence: 0, monitorOnly: false } };
 }
 
 /** Runs the monitor window with the traffic verdict beside the health probes. */

@@ -123,7 +123,8 @@ describe('judgeTraffic', () => {
     expect(v.current).toMatchObject({ requests: 600, errors5xx: 0, errorRatio: 0 });
     expect(v.baseline).toMatchObject({ requests: 6000, errors5xx: 0 });
     expect(v.reason).toMatch(/^green healthy: 600 requests, 0 5xx/);
-    expect(v.checks.filter((c) => c.kind === 'latency' && c.outcome === 'pass')).toHaveLength(3);
+    // p95 and median on each of the three routes.
+    expect(v.checks.filter((c) => c.kind === 'latency' && c.outcome === 'pass').map((c) => `${c.scope} p${c.quantile! * 100}`).sort()).toEqual(['/ p50', '/ p95', '/api/status p50', '/api/status p95', '/status p50', '/status p95']);
   });
 
   it('zero baseline errors, 10 % 500 on one page: regressed on that page, threshold = the floor', () => {
@@ -167,7 +168,22 @@ describe('judgeTraffic', () => {
     expect(c.baseline).toBeGreaterThan(76);
     expect(c.baseline).toBeLessThan(84);
     expect(c.threshold).toBeCloseTo(c.baseline! * 1.25 + 250);
-    expect(v.reason).toMatch(/\/status: p95 4\d\d ms > threshold 3\d\d ms = baseline p95 \d\d ms x 1\.25 \+ 250 ms; 60 of 60 requests above it$/);
+    expect(v.reason).toMatch(/\/status: p95 4\d\d ms > threshold 3\d\d ms = baseline p95 \d\d ms x 1\.25 \+ 250 ms; 60 of 60 requests above it \(\+1 more\)$/);
+    // ... and its median too (the "+1 more").
+    expect(v.checks[1]).toMatchObject({ scope: '/status', kind: 'latency', quantile: 0.5, outcome: 'fail', count: 60 });
+  });
+
+  it('a loaded host (p95 a queueing tail of seconds): +400 ms on every request of a page shows in its median; a slower median alone within the margin does not flip', () => {
+    // 1 request in 10 waits 2.5 s behind others: p95 ~2.5 s, threshold 1.25 x 2.5 s + 250 ms: the p95 check is blind to +400 ms.
+    const loaded = (ms: number) => ({ route: '/status', ms, slowEvery: 10, slowMs: 2500 });
+    const base = [...healthyBaseline.filter((l) => !l.includes('"/status"')), ...before({ ...loaded(150), count: 1500 })];
+    const slow = judge([...base, ...after({ ...loaded(550), count: 100 })]);
+    expect(slow.status, slow.reason).toBe('regressed');
+    expect(slow.checks.find((c) => c.scope === '/status' && c.quantile === 0.95)!.outcome).toBe('pass');
+    expect(slow.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', quantile: 0.5, outcome: 'fail' });
+    expect(slow.reason).toMatch(/\/status: p50 5\d\d ms > threshold 4\d\d ms = baseline p50 1\d\d ms x 1\.25 \+ 250 ms/);
+    const noisier = judge([...base, ...after({ ...loaded(330), count: 100 })]); // median 150 -> 330 ms: under 1.25 x 150 + 250
+    expect(noisier.status, noisier.reason).toBe('healthy');
   });
 
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {

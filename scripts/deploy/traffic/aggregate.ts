@@ -35,6 +35,8 @@ export interface TrafficSnapshot {
   excluded: number;
   /** Slot-less non-5xx lines inside the window (redirects, rate limits: no app involved). */
   noApp: number;
+  /** Every answer of this slot inside the window, excluded routes included: the slot is alive and answering. */
+  answered: number;
   /** Earliest and latest request start seen inside the window (what the numbers cover). */
   firstMs: number | null;
   lastMs: number | null;
@@ -82,6 +84,7 @@ export class TrafficAggregate {
   private servedByOther = 0;
   private excluded = 0;
   private noApp = 0;
+  private answered = 0;
   private firstMs: number | null = null;
   private lastMs: number | null = null;
 
@@ -92,6 +95,7 @@ export class TrafficAggregate {
   add(l: TrafficLine): void {
     const o = this.opts;
     if (l.startMs < o.fromMs || (o.toMs !== null && l.startMs >= o.toMs)) return;
+    if (l.slot === o.slot) this.answered++;
     if (isExcluded(l.route, o.excludes)) {
       this.excluded++;
       return;
@@ -120,6 +124,6 @@ export class TrafficAggregate {
   /** A view for the pure verdict; the histograms are shared, not copied (read them, do not keep them). */
   snapshot(): TrafficSnapshot {
     const o = this.opts;
-    return { slot: o.slot, fromMs: o.fromMs, toMs: o.toMs, groups: this.groups, all: this.all, servedByOther: this.servedByOther, excluded: this.excluded, noApp: this.noApp, firstMs: this.firstMs, lastMs: this.lastMs };
+    return { slot: o.slot, fromMs: o.fromMs, toMs: o.toMs, groups: this.groups, all: this.all, servedByOther: this.servedByOther, excluded: this.excluded, noApp: this.noApp, answered: this.answered, firstMs: this.firstMs, lastMs: this.lastMs };
   }
 }

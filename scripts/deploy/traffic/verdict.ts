@@ -5,7 +5,11 @@
 //            score interval's lower bound is above the threshold: 3 errors in 5 requests or 1 in
 //            1000 are weighed by how much they actually prove, not by their raw ratio.
 //   latency: flip when the new p95 is, with `confidence`, above baseline p95 x latencyFactor +
-//            latencyMargin, i.e. when confidently more than 5 % of the new requests took longer.
+//            latencyMargin, i.e. when confidently more than 5 % of the new requests took longer;
+//            the same for the median (p50): confidently more than half took longer than baseline
+//            p50 x latencyFactor + latencyMargin. On a loaded host the p95 is a queueing tail of
+//            seconds and a threshold relative to it cannot see +400 ms; the median stays near the
+//            route's own cost, so a route made slower on EVERY request still shows.
 //   too few: a scope with fewer than minRequests requests is not judged; when the new slot as a
 //            whole has fewer, the verdict is "inconclusive: health probes only".
 // 4xx are the client's: they count as answered requests, never as errors.
@@ -49,6 +53,9 @@ export interface Check {
   baselineRequests: number;
   /** latency: the new p95 (ms). */
   p95Ms?: number | null;
+  /** latency: which percentile the check judges (0.95 or 0.5) and the new slot's value there (ms). */
+  quantile?: number;
+  valueMs?: number | null;
 }
 
 export interface SideNumbers {
@@ -69,7 +76,8 @@ export interface TrafficVerdict {
   notes: string[];
   newSlot: string;
   oldSlot: string;
-  current: SideNumbers & { servedByOld: number; excluded: number; noApp: number; sinceSwitchMs: number };
+  /** answered: every answer of the new slot since the switch, excluded routes included (it is alive). */
+  current: SideNumbers & { servedByOld: number; excluded: number; noApp: number; answered: number; sinceSwitchMs: number };
   baseline: SideNumbers & { windowMs: number; groups: number };
   /** Failed checks first, then the rest, at most maxChecks of them (bounded for history.jsonl). */
   checks: Check[];
@@ -130,18 +138,19 @@ function errorCheck(scope: string, cur: GroupStats, base: { stats: GroupStats; s
   return { scope, kind: 'errors', outcome, requests: cur.requests, count: cur.errors5xx, ratio: ratio(cur), lower, threshold, baseline: baseRatio, baselineScope: base.scope, baselineRequests: base.scope === 'none' ? 0 : base.stats.requests };
 }
 
-function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number): Check {
+/** `q`: the percentile judged (0.95 or 0.5): fail when confidently more than 1 - q of the new requests are above its threshold. */
+function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95): Check {
   const n = latencyCount(cur);
   const baseN = base ? latencyCount(base) : 0;
-  const baseP95 = base && baseN >= o.minRequests ? percentile(base.latency, 0.95) : null;
+  const baseQ = base && baseN >= o.minRequests ? percentile(base.latency, q) : null;
   const p95Ms = percentile(cur.latency, 0.95);
-  const common = { scope, kind: 'latency' as const, requests: n, baselineRequests: baseN, p95Ms };
-  if (baseP95 === null) return { ...common, outcome: 'no-baseline', count: 0, ratio: 0, lower: 0, threshold: 0, baseline: null, baselineScope: 'none' };
-  const threshold = baseP95 * o.latencyFactor + o.latencyMarginMs;
+  const common = { scope, kind: 'latency' as const, requests: n, baselineRequests: baseN, p95Ms, quantile: q, valueMs: percentile(cur.latency, q) };
+  if (baseQ === null) return { ...common, outcome: 'no-baseline', count: 0, ratio: 0, lower: 0, threshold: 0, baseline: null, baselineScope: 'none' };
+  const threshold = baseQ * o.latencyFactor + o.latencyMarginMs;
   const above = countAbove(cur.latency, threshold);
   const lower = wilsonLower(above, n, z);
-  const outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 0.05 ? 'fail' : 'pass';
-  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseP95, baselineScope: 'route' };
+  const outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 1 - q ? 'fail' : 'pass';
+  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseQ, baselineScope: 'route' };
 }
 
 /** One line: the numbers behind a check and how its threshold was made. */
@@ -153,7 +162,8 @@ export function describeCheck(c: Check, o: Pick<VerdictOptions, 'errorFactor' | 
     return `${where}: ${c.count} of ${c.requests} requests 5xx (${pct(c.ratio)}, at least ${pct(c.lower)} at ${conf} confidence) > threshold ${pct(c.threshold)} = max(${base}, floor ${pct(o.errorFloor)})`;
   }
   if (c.outcome === 'no-baseline') return `${where}: latency not judged (the old slot served ${c.baselineRequests} requests of it before the switch)`;
-  return `${where}: p95 ${ms(c.p95Ms)} > threshold ${ms(c.threshold)} = baseline p95 ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}; ${c.count} of ${c.requests} requests above it`;
+  const p = `p${Math.round((c.quantile ?? 0.95) * 100)}`;
+  return `${where}: ${p} ${ms(c.valueMs ?? c.p95Ms)} > threshold ${ms(c.threshold)} = baseline ${p} ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}; ${c.count} of ${c.requests} requests above it`;
 }
 
 /**
@@ -172,6 +182,8 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     // Latency only against the same route's own baseline: pooling routes would compare different
     // route mixes (more traffic on a slow page after the switch is not a regression).
     checks.push(latencyCheck(key, cur, own, o, z));
+    const median = latencyCheck(key, cur, own, o, z, 0.5);
+    if (median.outcome !== 'no-baseline') checks.push(median);
   }
   const failed = checks.filter((c) => c.outcome === 'fail').sort((a, b) => Number(a.scope === 'all') - Number(b.scope === 'all'));
   const notes: string[] = [];
@@ -190,7 +202,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     reason = `inconclusive: ${cur.requests} judged requests reached ${current.slot} since the switch (< ${o.minRequests}, ${cur.errors5xx} of them 5xx): too little traffic to judge, health probes only`;
   } else {
     status = 'healthy';
-    const judged = checks.filter((c) => c.kind === 'latency' && (c.outcome === 'pass' || c.outcome === 'fail')).length;
+    const judged = new Set(checks.filter((c) => c.kind === 'latency' && (c.outcome === 'pass' || c.outcome === 'fail')).map((c) => c.scope)).size;
     reason = `${current.slot} healthy: ${cur.requests} requests, ${cur.errors5xx} 5xx (${pct(ratio(cur))}), p95 ${ms(percentile(cur.latency, 0.95))}; baseline ${baseline.slot} ${pct(ratio(baseline.all))}, p95 ${ms(percentile(baseline.all.latency, 0.95))}; latency judged on ${judged} route group(s)`;
   }
   const flip = status === 'regressed' && !o.monitorOnly;
@@ -205,7 +217,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     notes,
     newSlot: current.slot,
     oldSlot: baseline.slot,
-    current: { ...side(cur), servedByOld: current.servedByOther, excluded: current.excluded, noApp: current.noApp, sinceSwitchMs: ctx.sinceSwitchMs },
+    current: { ...side(cur), servedByOld: current.servedByOther, excluded: current.excluded, noApp: current.noApp, answered: current.answered, sinceSwitchMs: ctx.sinceSwitchMs },
     baseline: { ...side(baseline.all), windowMs: ctx.baselineWindowMs, groups: baseline.groups.size },
     checks: sorted.slice(0, ctx.maxChecks ?? 12),
     thresholds: { ...o },
