@@ -143,8 +143,20 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
 
   let consecutive = 0;
   let previous: string | null = null;
+  let lastStatus: string | null = null;
+  const onVerdict = (v: TrafficVerdict) => {
+    r.verdict = v;
+    if (v.status !== lastStatus) o.log.info(`traffic verdict ${Math.round((performance.now() - started) / 100) / 10} s after the switch: ${v.reason}`);
+    lastStatus = v.status;
+    if (v.flip) decide('traffic', v.reason);
+  };
   /** How many requests the new slot has answered since the switch, by nginx's log (null without the verdict). */
-  const answered = async () => (o.traffic ? (await o.traffic.poll()).current.answered : null);
+  const answered = async () => {
+    if (!o.traffic) return null;
+    const v = await o.traffic.poll();
+    onVerdict(v); // a verdict is a verdict, whichever watcher polled it
+    return v.current.answered;
+  };
   const onProbe = async (p: ProbeResult, answeredBefore: number | null) => {
     r.probes++;
     r.last = p;
@@ -180,13 +192,6 @@ export async function monitor(o: MonitorOptions): Promise<MonitorResult> {
     }
   };
 
-  let lastStatus: string | null = null;
-  const onVerdict = (v: TrafficVerdict) => {
-    r.verdict = v;
-    if (v.status !== lastStatus) o.log.info(`traffic verdict ${Math.round((performance.now() - started) / 100) / 10} s after the switch: ${v.reason}`);
-    lastStatus = v.status;
-    if (v.flip) decide('traffic', v.reason);
-  };
   const traffic = async (poller: TrafficPoller) => {
     for (;;) {
       const t = performance.now();
