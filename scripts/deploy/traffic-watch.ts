@@ -101,7 +101,7 @@ export async function watchAfterSwitch(w: WatchInput): Promise<{ monitor: Monito
   const { traffic: cfg, log } = w;
   const rec: TrafficRecord = { status: 'off', flip: false, monitorOnly: cfg.monitorOnly, reason: '', logFile: cfg.logFile, polls: 0, cpuMs: 0 };
   if (w.oldSlot === null) {
-    rec.reason = `not judged: no other slot served traffic before the switch (first deploy or in-place redeploy): health probes only`;
+    rec.reason = `off: no other slot served traffic before the switch (first deploy or in-place redeploy): health probes only`;
     log.info(`traffic verdict: ${rec.reason}`);
     const m = await monitor(w.monitor);
     return { monitor: m, traffic: { ...rec, ...decision(m, w.switchAtMs) } };
@@ -145,7 +145,8 @@ function describeBaseline(t: TrafficRecord): string {
 /** Lines for the deploy summary and `status`: the verdict, the numbers behind it, the thresholds. */
 export function describeTraffic(t: TrafficRecord | undefined): string[] {
   if (!t) return [];
-  const out = [`traffic verdict: ${t.status}${t.status === 'regressed' ? (t.flip ? ' -> flipped back' : ' (--monitor-only: not flipped back)') : ''}: ${t.reason}`];
+  const tag = t.status === 'regressed' ? (t.flip ? 'regressed -> flipped back: ' : 'regressed (--monitor-only: not flipped back): ') : t.reason.startsWith(`${t.status}:`) ? '' : `${t.status}: `;
+  const out = [`traffic verdict: ${tag}${t.reason}`];
   const v = t.verdict;
   if (v) {
     const c = v.current;
