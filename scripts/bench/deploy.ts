@@ -17,6 +17,7 @@ import { servedBy, startLoad, type LoadStats } from '../../tests/support/http-lo
 import { waitFor } from '../../tests/support/proc.ts';
 import { openStream, type StreamResult } from '../../tests/support/stream-release.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
+import { trafficVerdictReport } from './deploy-verdict.ts';
 import { appendReport, table } from './report.ts';
 
 const RATE = 200;
@@ -65,6 +66,11 @@ function failedCell(l: LoadStats): string {
   return kinds.length ? `${failed(l)} (${kinds.join(', ')})` : String(failed(l));
 }
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+/** Issue 14's rows: bad releases flipped back by the traffic verdict, clean deploys under load, log CPU (deploy-verdict.ts). */
+async function trafficVerdictSection(s: DeployStack): Promise<void> {
+  appendReport('Deploy: traffic verdict under load', 'npm run bench:deploy', await trafficVerdictReport(s));
+}
 
 const stack = await startDeployStack();
 // Production probe timeout and failure threshold (the test stack's 2 s / 2 are for quiet test runs;
@@ -162,6 +168,7 @@ try {
     `Streams that ran across their switch (served by the slot traffic left, still open when the switch was done): ${spanned.length} of ${streams.length}, of which complete: ${spanned.filter((s) => s.complete).length}. Switch latencies (ms): ${latencies.join(', ')}.`,
   ];
   appendReport('Deploy (blue/green) under load: switches', 'npm run bench:deploy', lines.join('\n'));
+  await trafficVerdictSection(stack);
 } finally {
   await stack.stop();
 }
