@@ -11,12 +11,16 @@ import { acquireLock } from './lock.ts';
 import type { NginxControl } from './nginx-control.ts';
 import { switchTraffic } from './switch.ts';
 import { watchAfterSwitch } from './traffic-watch.ts';
+import { topRoutes, warmUp } from './warmup.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from './runtime.ts';
 import { appendHistory, readState, writeState, type DeployState } from './state.ts';
 import { HEALTH_SYSTEM_PATH } from '../../lib/deploy-contract.ts';
 import { AbortedError, DeployError, EXIT, otherSlot, throwIfAborted, type Logger, type Slot } from './types.ts';
 
 export type { DeployResult } from './journal.ts';
+
+/** When `slot` went live, as state.json recorded it before this deploy (epoch ms), if known. */
+const liveSince = (state: DeployState | undefined, slot: Slot | null) => (slot && state?.slots[slot]?.deployedAt ? Date.parse(state.slots[slot]!.deployedAt) : undefined);
 
 export interface DeployRequest {
   rollback: boolean;
@@ -115,6 +119,8 @@ class Deployment {
     await this.startTarget(plan);
     const gatePassed = await this.gate(plan);
     throwIfAborted(this.ctx.signal);
+    await this.warm(plan, gatePassed);
+    throwIfAborted(this.ctx.signal);
     await this.switchTo(plan, gatePassed);
     const failedAfterSwitch = await this.watch(plan);
     if (failedAfterSwitch) return failedAfterSwitch;
@@ -175,6 +181,15 @@ class Deployment {
     return gate.ok;
   }
 
+  /** Replays the routes users requested most on the new slot's own port (warmup.ts); not for a slot that already ran. */
+  private async warm(plan: Plan, gatePassed: boolean): Promise<void> {
+    const { cfg, ctx } = this;
+    if (!gatePassed || plan.reuse || cfg.traffic.warmupRequests === 0) return;
+    const paths = topRoutes(cfg.traffic.logFile, Date.now() - 60_000, 5, cfg.traffic.options.excludes);
+    const w = await warmUp({ runtime: ctx.runtime, slot: plan.target, paths, perPath: cfg.traffic.warmupRequests, concurrency: 4, timeoutMs: 15_000, probeTimeoutMs: cfg.probeTimeoutMs, log: ctx.log, signal: ctx.signal });
+    Object.assign(this.journal.record.metrics, { warmupMs: w.ms, warmupRequests: w.requests });
+  }
+
   /**
    * The switch is a transaction of its own: Ctrl-C is honoured after it, not in the middle. The
    * slot traffic leaves stays nginx's backup until the monitor ends: a new slot that dies after
@@ -228,7 +243,7 @@ class Deployment {
     const { monitor: m, traffic } = await this.journal.phase(
       'monitor',
       async () => {
-        const w = await watchAfterSwitch({ monitor: { ...this.monitorOptions(target, resolved.version), control }, traffic: cfg.traffic, oldSlot, switchAtMs: this.switchedAt, baselineEndMs: this.startedAt, log: this.ctx.log });
+        const w = await watchAfterSwitch({ monitor: { ...this.monitorOptions(target, resolved.version), control }, traffic: cfg.traffic, oldSlot, switchAtMs: this.switchedAt, baselineEndMs: this.startedAt, oldLiveSinceMs: liveSince(this.before, oldSlot), log: this.ctx.log });
         this.journal.record.traffic = w.traffic;
         return w;
       },

@@ -10,13 +10,20 @@ export const MONITOR_ONLY_OPTION = {
   'monitor-only': { env: 'DEPLOY_MONITOR_ONLY', def: '0', kind: 'flag', help: 'report the traffic verdict but never flip back because of it (health-probe failures still flip back)' },
 } as const;
 
-export const TRAFFIC_CLI_OPTIONS = { ...TRAFFIC_OPTIONS, ...MONITOR_ONLY_OPTION } as const;
+/** The pre-switch warm-up (warmup.ts): it reads the same log. */
+export const WARMUP_OPTION = {
+  'warmup-requests': { env: 'DEPLOY_WARMUP_REQUESTS', def: '20', kind: 'count', help: "after the gate: this many GETs to each of the 5 routes users requested most in the last minute (nginx's JSON log), on the new slot's own port, so users do not pay its cold start (0 = off)" },
+} as const;
+
+export const TRAFFIC_CLI_OPTIONS = { ...TRAFFIC_OPTIONS, ...MONITOR_ONLY_OPTION, ...WARMUP_OPTION } as const;
 
 export interface TrafficConfig {
   /** nginx's JSON access log (see docs/deploy.md, "The JSON access log"). */
   logFile: string;
   options: TrafficOptions;
   monitorOnly: boolean;
+  /** Warm-up GETs per route before the switch (0 = none). */
+  warmupRequests: number;
 }
 
 /** Where nginx writes access.jsonl: under its -p prefix (process), or the host directory compose mounts into nginx-lb. */
@@ -32,7 +39,7 @@ export function parseFlag(name: string, raw: string): boolean {
 }
 
 /** `get`: the CLI's flag > environment > default lookup, undefined when neither is given. */
-export function resolveTrafficConfig(get: (name: TrafficOptionName | 'monitor-only') => string | undefined, where: { runtime: string; root: string; nginxPrefix: string; resolvePath: (p: string) => string }): TrafficConfig {
+export function resolveTrafficConfig(get: (name: TrafficOptionName | 'monitor-only' | 'warmup-requests') => string | undefined, where: { runtime: string; root: string; nginxPrefix: string; resolvePath: (p: string) => string }): TrafficConfig {
   const monitorOnly = parseFlag('monitor-only', get('monitor-only') ?? '0');
   let options: TrafficOptions;
   try {
@@ -42,5 +49,8 @@ export function resolveTrafficConfig(get: (name: TrafficOptionName | 'monitor-on
     throw err;
   }
   const log = get('traffic-log');
-  return { logFile: log ? where.resolvePath(log) : defaultTrafficLog(where.runtime, where.root, where.nginxPrefix), options, monitorOnly };
+  const warm = get('warmup-requests') ?? WARMUP_OPTION['warmup-requests'].def;
+  const warmupRequests = Number(warm);
+  if (warm.trim() === '' || !Number.isInteger(warmupRequests) || warmupRequests < 0 || warmupRequests > 1000) throw new DeployError('--warmup-requests must be an integer between 0 and 1000', EXIT.usage);
+  return { logFile: log ? where.resolvePath(log) : defaultTrafficLog(where.runtime, where.root, where.nginxPrefix), options, monitorOnly, warmupRequests };
 }

@@ -43,6 +43,8 @@ export interface WatchInput {
   switchAtMs: number;
   /** When the new slot was started (epoch ms): the baseline ends there (the old slot was not at its normal while the new one booted). */
   baselineEndMs?: number;
+  /** When the old slot went live (epoch ms, from state.json): the baseline starts after its warm-up, never before. */
+  oldLiveSinceMs?: number;
   log: Logger;
 }
 
@@ -110,7 +112,8 @@ export async function watchAfterSwitch(w: WatchInput): Promise<{ monitor: Monito
   const poller = new Poller(judge, log);
   try {
     const t = cpuNow();
-    const b = await judge.baseline(w.switchAtMs, { endMs: w.baselineEndMs });
+    const startMs = w.oldLiveSinceMs === undefined || Number.isNaN(w.oldLiveSinceMs) ? undefined : w.oldLiveSinceMs + cfg.options.warmupMs;
+    const b = await judge.baseline(w.switchAtMs, { endMs: w.baselineEndMs, startMs });
     const { switchAtMs: _, ...baseline } = b;
     Object.assign(rec, { switchAtMs: w.switchAtMs, baseline, cpuMs: cpuNow() - t });
     log.info(`traffic baseline: ${describeBaseline(rec)}`);

@@ -52,6 +52,12 @@ export interface ReaderStats {
 
 export interface BaselineWindow {
   /**
+   * Start of the baseline window at the earliest (default: end - baselineMs). The deploy passes
+   * when the old slot went live plus the warm-up: before it, the slot's name served another
+   * release (or nothing), and its first seconds were its own cold start, not its normal.
+   */
+  startMs?: number;
+  /**
    * End of the baseline window (default: the switch). The deploy may pass the time it started the
    * new slot: the old slot's latency while the new one boots on the same CPUs is not its normal.
    */
@@ -110,7 +116,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
       const t0 = performance.now();
       const available = existsSync(input.logFile);
       const end = Math.min(window.endMs ?? switchAtMs, switchAtMs);
-      const from = end - o.baselineMs;
+      const from = Math.max(end - o.baselineMs, Math.min(window.startMs ?? -Infinity, end));
       const keys = new GroupKeys(o.maxGroups);
       base = new TrafficAggregate({ slot: input.oldSlot, fromMs: from, toMs: end, excludes: o.excludes, keys });
       cur = new TrafficAggregate({ slot: input.newSlot, fromMs: switchAtMs, toMs: null, latencyFromMs: switchAtMs + o.warmupMs, excludes: o.excludes, keys });
