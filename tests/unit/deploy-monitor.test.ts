@@ -140,10 +140,13 @@ describe('traffic verdict options in the deploy CLI', () => {
     expect(c.traffic.options).toMatchObject({ errorFloor: 0.05, warmupMs: 2000, monitorOnly: true });
     expect(resolveConfig({}, { DEPLOY_MONITOR_ONLY: 'true' }, root, 'process').traffic.monitorOnly).toBe(true);
     expect(resolveConfig({}, { DEPLOY_MONITOR_ONLY: '0' }, root, 'process').traffic.monitorOnly).toBe(false);
+    expect(resolveConfig({}, {}, root, 'process').traffic.warmupRequests).toBe(20);
+    expect(resolveConfig({}, { DEPLOY_WARMUP_REQUESTS: '0' }, root, 'process').traffic.warmupRequests).toBe(0);
     for (const [flags, env, msg] of [
       [{}, { DEPLOY_MONITOR_ONLY: 'maybe' }, /--monitor-only \/ DEPLOY_MONITOR_ONLY must be 1 or 0/],
       [{ 'verdict-confidence': '2' }, {}, /--verdict-confidence must be a number between 0\.5 and/],
       [{ 'verdict-exclude': 'admin' }, {}, /--verdict-exclude: "admin" is not a path prefix/],
+      [{ 'warmup-requests': '-1' }, {}, /--warmup-requests must be an integer between 0 and 1000/],
     ] as const) {
       const err = (() => {
         try {
