@@ -8,13 +8,13 @@ import { bucketLower, bucketUpper, countAbove, newHistogram, percentile, record 
 import { parseLogLine } from '../../scripts/deploy/traffic/log-line.ts';
 import { resolveTrafficOptions, TrafficOptionError } from '../../scripts/deploy/traffic/options.ts';
 import { DEFAULT_EXCLUDES, isExcluded, OTHER_GROUP, routeGroup } from '../../scripts/deploy/traffic/route-groups.ts';
-import { judgeTraffic, probit, wilsonLower, type TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
+import { judgeTraffic, probit, wilsonLower, type PendingLatency, type TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
 
 const SWITCH = 1_700_000_000_000;
 const O = resolveTrafficOptions();
 
 /** Baseline (old slot `blue`, before SWITCH) and current (new slot `green`, after) from lines, judged. */
-function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40): TrafficVerdict {
+function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40, pending?: PendingLatency): TrafficVerdict {
   const o = { ...O, ...opts };
   const keys = new GroupKeys(maxGroups);
   const base = new TrafficAggregate({ slot: 'blue', fromMs: SWITCH - o.baselineMs, toMs: SWITCH, excludes: o.excludes, keys });
@@ -25,7 +25,7 @@ function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40): T
     base.add(l);
     cur.add(l);
   }
-  return judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: 30_000, baselineWindowMs: o.baselineMs });
+  return judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: 30_000, baselineWindowMs: o.baselineMs, pending });
 }
 
 const before = (o: Omit<Parameters<typeof trafficLines>[0], 'slot' | 'fromMs' | 'toMs'>) => trafficLines({ slot: 'blue', fromMs: SWITCH - 300_000, toMs: SWITCH - 1000, ...o });
@@ -184,6 +184,27 @@ describe('judgeTraffic', () => {
     expect(slow.reason).toMatch(/\/status: p50 5\d\d ms > threshold 4\d\d ms = baseline p50 1\d\d ms x 1\.25 \+ 250 ms/);
     const noisier = judge([...base, ...after({ ...loaded(330), count: 100 })]); // median 150 -> 330 ms: under 1.25 x 150 + 250
     expect(noisier.status, noisier.reason).toBe('healthy');
+  });
+
+  it('across polls, a latency regression must be confirmed by the requests that follow it: a burst of slow requests is not, a slower release is', () => {
+    const T = SWITCH + 5000;
+    const burst = [...trafficLines({ slot: 'green', route: '/status', fromMs: T, toMs: T + 1000, count: 20, ms: 500 }), ...trafficLines({ slot: 'green', route: '/status', fromMs: T + 1000, toMs: T + 3000, count: 40, ms: 80 })];
+    const pending: PendingLatency = new Map();
+    const first = judge([...healthyBaseline, ...burst], {}, 40, pending);
+    expect(first.flip).toBe(false); // 20 of 60 take 500 ms (threshold ~350): seen, not yet confirmed
+    expect(first.checks.filter((c) => c.outcome === 'pending').map((c) => `${c.scope} ${c.kind} p${c.quantile! * 100}`)).toEqual(['/status latency p95']);
+    expect(first.notes.join('\n')).toMatch(/\/status: p95 \d+ ms > threshold \d+ ms .*: confirming on the requests that follow before flipping back/);
+    const fastAfter = trafficLines({ slot: 'green', route: '/status', fromMs: T + 3000, toMs: T + 8000, count: 100, ms: 80 });
+    const second = judge([...healthyBaseline, ...burst, ...fastAfter], {}, 40, pending);
+    expect(second.flip, second.reason).toBe(false); // the 100 requests after it were fast
+    expect(second.status).toBe('healthy');
+
+    const slowAll = (to: number, count: number) => trafficLines({ slot: 'green', route: '/status', fromMs: T, toMs: to, count, ms: 480 });
+    const p2: PendingLatency = new Map();
+    expect(judge([...healthyBaseline, ...slowAll(T + 2000, 40)], {}, 40, p2).flip).toBe(false);
+    const confirmed = judge([...healthyBaseline, ...slowAll(T + 4000, 80)], {}, 40, p2);
+    expect(confirmed.flip, confirmed.reason).toBe(true);
+    expect(confirmed.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail' });
   });
 
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {

@@ -16,7 +16,7 @@ import { parseLogLine, type TrafficLine } from './log-line.ts';
 import { offsetAtTime } from './log-seek.ts';
 import { LogTail } from './log-tail.ts';
 import { resolveTrafficOptions, type TrafficOptions } from './options.ts';
-import { judgeTraffic, type TrafficVerdict } from './verdict.ts';
+import { judgeTraffic, type PendingLatency, type TrafficVerdict } from './verdict.ts';
 
 export interface TrafficJudgeInput {
   logFile: string;
@@ -83,6 +83,8 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
   let base: TrafficAggregate | null = null;
   let cur: TrafficAggregate | null = null;
   let info: BaselineInfo | null = null;
+  /** Latency regressions waiting for confirmation across polls (verdict.ts, PendingLatency). */
+  let pending: PendingLatency = new Map();
 
   const onLine = (text: string) => {
     stats.lines++;
@@ -113,6 +115,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
   return {
     async baseline(switchAtMs = now(), window = {}) {
       tail?.close();
+      pending = new Map();
       const t0 = performance.now();
       const available = existsSync(input.logFile);
       const end = Math.min(window.endMs ?? switchAtMs, switchAtMs);
@@ -160,7 +163,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
           error = (err as Error).message;
         }
       }
-      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs });
+      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs, pending });
       const inconclusive = (reason: string): TrafficVerdict => ({ ...v, status: 'inconclusive', flip: false, reason: `inconclusive: ${reason}: health probes only` });
       if (error) return inconclusive(`cannot read the traffic log ${input.logFile} (${error})`);
       if (!info.available && !existsSync(input.logFile)) return inconclusive(`no traffic log at ${input.logFile} (nginx without the JSON access log?)`);

@@ -30,7 +30,20 @@ export interface VerdictOptions {
   monitorOnly: boolean;
 }
 
-export type Outcome = 'fail' | 'pass' | 'too-few' | 'no-baseline';
+/** pending: a latency check over its threshold, waiting for the requests that follow to confirm it. */
+export type Outcome = 'fail' | 'pending' | 'pass' | 'too-few' | 'no-baseline';
+
+/**
+ * Latency regressions seen but not yet confirmed, by check (scope and percentile): the counts when
+ * first seen. Kept by the caller across polls (createTrafficJudge does).
+ * Why: slow requests come in bursts (a CPU stall, a GC pause, a neighbour's build slows every
+ * request in flight at once), so a burst right after the warm-up can put 5 % of a small sample over
+ * the threshold. Requests are not independent there, and the Wilson bound overstates what that
+ * proves. A release that is slower stays slower: the requests AFTER the first sighting, a sample of
+ * their own, must fail the same check before it counts. Seen here: 1 false flip-back in 6 clean
+ * deploys under load without it (p95 347 ms > 300 ms, 20 of 227 requests, one burst).
+ */
+export type PendingLatency = Map<string, { requests: number; count: number }>;
 
 export interface Check {
   /** 'all' or a route group. */
@@ -139,7 +152,7 @@ function errorCheck(scope: string, cur: GroupStats, base: { stats: GroupStats; s
 }
 
 /** `q`: the percentile judged (0.95 or 0.5): fail when confidently more than 1 - q of the new requests are above its threshold. */
-function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95): Check {
+function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95, pending?: PendingLatency): Check {
   const n = latencyCount(cur);
   const baseN = base ? latencyCount(base) : 0;
   const baseQ = base && baseN >= o.minRequests ? percentile(base.latency, q) : null;
@@ -149,7 +162,19 @@ function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefin
   const threshold = baseQ * o.latencyFactor + o.latencyMarginMs;
   const above = countAbove(cur.latency, threshold);
   const lower = wilsonLower(above, n, z);
-  const outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 1 - q ? 'fail' : 'pass';
+  let outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 1 - q ? 'fail' : 'pass';
+  if (pending) {
+    const key = `${scope} ${q}`;
+    const first = pending.get(key);
+    if (outcome !== 'fail') pending.delete(key);
+    else if (!first) {
+      pending.set(key, { requests: n, count: above });
+      outcome = 'pending';
+    } else {
+      const dn = n - first.requests;
+      if (!(dn >= o.minRequests && wilsonLower(above - first.count, dn, z) > 1 - q)) outcome = 'pending';
+    }
+  }
   return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseQ, baselineScope: 'route' };
 }
 
@@ -170,7 +195,7 @@ export function describeCheck(c: Check, o: Pick<VerdictOptions, 'errorFactor' | 
  * Judges the new slot's traffic since the switch against the old slot's baseline.
  * `sinceSwitchMs` and `baselineWindowMs` only go into the result (what the numbers cover).
  */
-export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot, o: VerdictOptions, ctx: { sinceSwitchMs: number; baselineWindowMs: number; maxChecks?: number }): TrafficVerdict {
+export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot, o: VerdictOptions, ctx: { sinceSwitchMs: number; baselineWindowMs: number; maxChecks?: number; pending?: PendingLatency }): TrafficVerdict {
   const z = probit(o.confidence);
   const baseEnough = baseline.all.requests >= o.minRequests;
   const pooled = { stats: baseline.all, scope: baseEnough ? ('all' as const) : ('none' as const) };
@@ -181,8 +206,8 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     checks.push(errorCheck(key, cur, base, o, z));
     // Latency only against the same route's own baseline: pooling routes would compare different
     // route mixes (more traffic on a slow page after the switch is not a regression).
-    checks.push(latencyCheck(key, cur, own, o, z));
-    const median = latencyCheck(key, cur, own, o, z, 0.5);
+    checks.push(latencyCheck(key, cur, own, o, z, 0.95, ctx.pending));
+    const median = latencyCheck(key, cur, own, o, z, 0.5, ctx.pending);
     if (median.outcome !== 'no-baseline') checks.push(median);
   }
   const failed = checks.filter((c) => c.outcome === 'fail').sort((a, b) => Number(a.scope === 'all') - Number(b.scope === 'all'));
@@ -190,6 +215,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   if (!baseEnough) notes.push(`baseline: the old slot ${baseline.slot} served ${baseline.all.requests} judged requests before the switch (< ${o.minRequests}): errors judged against the floor only, latency not judged`);
   // Connections opened before the switch (nginx's old workers, pooled upstream connections) or
   // nginx's backup server: not the new release's answers, so not judged, but worth a line.
+  for (const c of checks.filter((x) => x.outcome === 'pending')) notes.push(`${describeCheck(c, o)}: confirming on the requests that follow before flipping back (slow requests come in bursts)`);
   if (current.servedByOther > 0) notes.push(`${current.servedByOther} requests started after the switch were answered by ${baseline.slot} (connections from before the switch, or nginx's backup server): not judged`);
   const cur = current.all;
   let status: TrafficVerdict['status'];
@@ -208,7 +234,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   const flip = status === 'regressed' && !o.monitorOnly;
   if (status === 'regressed' && o.monitorOnly) reason += ' [monitor-only: not flipping back]';
   // Failures first, the most specific (a route group) before all routes: that names the broken page.
-  const rank = (c: Check) => ({ fail: 0, pass: 2, 'too-few': 4, 'no-baseline': 6 })[c.outcome] + (c.scope === 'all' ? (c.outcome === 'fail' ? 1 : -1) : 0);
+  const rank = (c: Check) => ({ fail: 0, pending: 1, pass: 2, 'too-few': 4, 'no-baseline': 6 })[c.outcome] + (c.scope === 'all' ? (c.outcome === 'fail' ? 1 : -1) : 0);
   const sorted = [...checks].sort((a, b) => rank(a) - rank(b) || b.requests - a.requests);
   return {
     status,
