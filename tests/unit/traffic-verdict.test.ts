@@ -207,6 +207,21 @@ describe('judgeTraffic', () => {
     expect(confirmed.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail' });
   });
 
+  it('a slower HOST (control routes: liveness, build files, slower by as much) is allowed for; one slow route with the controls unchanged is not', () => {
+    const controls = (f: typeof before, ms: number) => [...f({ route: '/api/health/live', count: 300, ms }), ...f({ route: '/_next/static/chunks/a.js', count: 300, ms })];
+    const base = [...healthyBaseline, ...controls(before, 5)];
+    // Everything 500 ms slower: the host, not the release.
+    const stalled = judge([...base, ...controls(after, 505), ...after({ route: '/', count: 300, ms: 540 }), ...after({ route: '/status', count: 150, ms: 580 })]);
+    expect(stalled.status, stalled.reason).toBe('healthy');
+    expect(stalled.notes.join('\n')).toMatch(/the host answered control routes \(liveness, build files\) slower than before the switch: p50 \+\d+ ms, p95 \+\d+ ms; added to the latency thresholds/);
+    expect(stalled.checks.find((c) => c.scope === '/status' && c.quantile === 0.5)!.hostShiftMs).toBeGreaterThan(450);
+    // Only /status slower, the controls as before: a regression.
+    const slow = judge([...base, ...controls(after, 5), ...after({ route: '/', count: 300, ms: 40 }), ...after({ route: '/status', count: 150, ms: 480 })]);
+    expect(slow.status, slow.reason).toBe('regressed');
+    expect(slow.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail' });
+    expect(slow.checks[0]!.hostShiftMs).toBeUndefined();
+  });
+
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {
     const warm = trafficLines({ slot: 'green', route: '/status', fromMs: SWITCH, toMs: SWITCH + 4900, count: 40, ms: 900 });
     const v = judge([...healthyBaseline, ...warm, ...after({ route: '/status', count: 200, ms: 80, slowEvery: 50, slowMs: 2000 })]);

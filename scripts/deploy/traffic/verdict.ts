@@ -13,7 +13,7 @@
 //   too few: a scope with fewer than minRequests requests is not judged; when the new slot as a
 //            whole has fewer, the verdict is "inconclusive: health probes only".
 // 4xx are the client's: they count as answered requests, never as errors.
-import { countAbove, percentile } from './histogram.ts';
+import { countAbove, percentile, total, type Histogram } from './histogram.ts';
 import type { GroupStats, TrafficSnapshot } from './aggregate.ts';
 
 export interface VerdictOptions {
@@ -69,6 +69,8 @@ export interface Check {
   /** latency: which percentile the check judges (0.95 or 0.5) and the new slot's value there (ms). */
   quantile?: number;
   valueMs?: number | null;
+  /** latency: how much slower the host answered control routes at this percentile than before the switch (ms), added to the threshold. */
+  hostShiftMs?: number;
 }
 
 export interface SideNumbers {
@@ -152,14 +154,14 @@ function errorCheck(scope: string, cur: GroupStats, base: { stats: GroupStats; s
 }
 
 /** `q`: the percentile judged (0.95 or 0.5): fail when confidently more than 1 - q of the new requests are above its threshold. */
-function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95, pending?: PendingLatency): Check {
+function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95, pending?: PendingLatency, host = hostShift(null, null, o, q)): Check {
   const n = latencyCount(cur);
   const baseN = base ? latencyCount(base) : 0;
   const baseQ = base && baseN >= o.minRequests ? percentile(base.latency, q) : null;
   const p95Ms = percentile(cur.latency, 0.95);
   const common = { scope, kind: 'latency' as const, requests: n, baselineRequests: baseN, p95Ms, quantile: q, valueMs: percentile(cur.latency, q) };
   if (baseQ === null) return { ...common, outcome: 'no-baseline', count: 0, ratio: 0, lower: 0, threshold: 0, baseline: null, baselineScope: 'none' };
-  const threshold = baseQ * o.latencyFactor + o.latencyMarginMs;
+  const threshold = baseQ * o.latencyFactor + o.latencyMarginMs + host;
   const above = countAbove(cur.latency, threshold);
   const lower = wilsonLower(above, n, z);
   let outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 1 - q ? 'fail' : 'pass';
@@ -175,7 +177,19 @@ function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefin
       if (!(dn >= o.minRequests && wilsonLower(above - first.count, dn, z) > 1 - q)) outcome = 'pending';
     }
   }
-  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseQ, baselineScope: 'route' };
+  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseQ, baselineScope: 'route', ...(host > 0 ? { hostShiftMs: Math.round(host) } : {}) };
+}
+
+/**
+ * How much slower the host got at percentile q, by the control routes (liveness, build files: the
+ * same cost in every release), new slot against the old one's baseline; 0 without enough of them.
+ * Queueing adds about the same delay to every request in a slot's event loop, so the shift is added
+ * to each route's threshold. A release that slows one route does not move it; one that slows even
+ * its liveness answers and build files is judged on errors and the health probes instead.
+ */
+export function hostShift(cur: Histogram | null, base: Histogram | null, o: Pick<VerdictOptions, 'minRequests'>, q: number): number {
+  if (!cur || !base || total(cur) < o.minRequests || total(base) < o.minRequests) return 0;
+  return Math.max(0, (percentile(cur, q) ?? 0) - (percentile(base, q) ?? 0));
 }
 
 /** One line: the numbers behind a check and how its threshold was made. */
@@ -188,7 +202,7 @@ export function describeCheck(c: Check, o: Pick<VerdictOptions, 'errorFactor' | 
   }
   if (c.outcome === 'no-baseline') return `${where}: latency not judged (the old slot served ${c.baselineRequests} requests of it before the switch)`;
   const p = `p${Math.round((c.quantile ?? 0.95) * 100)}`;
-  return `${where}: ${p} ${ms(c.valueMs ?? c.p95Ms)} > threshold ${ms(c.threshold)} = baseline ${p} ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}; ${c.count} of ${c.requests} requests above it`;
+  return `${where}: ${p} ${ms(c.valueMs ?? c.p95Ms)} > threshold ${ms(c.threshold)} = baseline ${p} ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}${c.hostShiftMs ? ` + host slowdown ${ms(c.hostShiftMs)}` : ''}; ${c.count} of ${c.requests} requests above it`;
 }
 
 /**
@@ -200,14 +214,16 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   const baseEnough = baseline.all.requests >= o.minRequests;
   const pooled = { stats: baseline.all, scope: baseEnough ? ('all' as const) : ('none' as const) };
   const checks: Check[] = [errorCheck('all', current.all, pooled, o, z)];
+  const host95 = hostShift(current.control, baseline.control, o, 0.95);
+  const host50 = hostShift(current.control, baseline.control, o, 0.5);
   for (const [key, cur] of current.groups) {
     const own = baseline.groups.get(key);
     const base = own && own.requests >= o.minRequests ? { stats: own, scope: 'route' as const } : pooled;
     checks.push(errorCheck(key, cur, base, o, z));
     // Latency only against the same route's own baseline: pooling routes would compare different
     // route mixes (more traffic on a slow page after the switch is not a regression).
-    checks.push(latencyCheck(key, cur, own, o, z, 0.95, ctx.pending));
-    const median = latencyCheck(key, cur, own, o, z, 0.5, ctx.pending);
+    checks.push(latencyCheck(key, cur, own, o, z, 0.95, ctx.pending, host95));
+    const median = latencyCheck(key, cur, own, o, z, 0.5, ctx.pending, host50);
     if (median.outcome !== 'no-baseline') checks.push(median);
   }
   const failed = checks.filter((c) => c.outcome === 'fail').sort((a, b) => Number(a.scope === 'all') - Number(b.scope === 'all'));
@@ -216,6 +232,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
   // Connections opened before the switch (nginx's old workers, pooled upstream connections) or
   // nginx's backup server: not the new release's answers, so not judged, but worth a line.
   for (const c of checks.filter((x) => x.outcome === 'pending')) notes.push(`${describeCheck(c, o)}: confirming on the requests that follow before flipping back (slow requests come in bursts)`);
+  if (host95 > 0 || host50 > 0) notes.push(`the host answered control routes (liveness, build files) slower than before the switch: p50 +${Math.round(host50)} ms, p95 +${Math.round(host95)} ms; added to the latency thresholds`);
   if (current.servedByOther > 0) notes.push(`${current.servedByOther} requests started after the switch were answered by ${baseline.slot} (connections from before the switch, or nginx's backup server): not judged`);
   const cur = current.all;
   let status: TrafficVerdict['status'];
