@@ -28,6 +28,20 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // The production path on a real Docker engine: run through `npm run test:docker`
+          // (tests/docker/run.ts provides the engine and the base images first).
+          name: 'docker',
+          include: ['tests/docker/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          // Hang guards (image builds, deploys with their monitor windows), not performance limits.
+          testTimeout: 20 * 60_000,
+          hookTimeout: 20 * 60_000,
+        },
+      },
     ],
   },
 });

@@ -110,6 +110,23 @@ test('Redis stopped: degraded at the next refresh, and the page still loads', as
   }
 });
 
+test('a check declared unused (HEALTH_UNUSED_CHECKS) reads "Not used", not "Degraded", under an operational headline', async ({ page }) => {
+  const other = await stack.startAnotherApp({ HEALTH_UNUSED_CHECKS: 'ai_service', ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' });
+  await page.goto(`${other.url}/status`);
+  const banner = page.getByTestId('overall');
+  await expect(banner).toHaveAttribute('data-status', 'healthy');
+  await expect(banner).toContainText('All systems operational.');
+  const ai = page.locator('article[data-component="ai_service"]');
+  await expect(ai).toHaveAttribute('data-status', 'unused');
+  await expect(ai.getByTestId('status-badge')).toHaveText(/Not used/);
+  await expect(ai.getByTestId('status-badge')).not.toHaveText(/Degraded/);
+  await expect(ai).toContainText('declared in HEALTH_UNUSED_CHECKS');
+  // The truth is still there: the dependency is not configured.
+  await expect(ai.locator('dd').nth(1)).toHaveText('not configured');
+  // The other components keep their own states.
+  await expect(page.locator('article[data-component="database"]')).toHaveAttribute('data-status', 'healthy');
+});
+
 test('many page views share the cached snapshot instead of multiplying database calls', async ({ request }) => {
   const before = stack.pg.statements('unite-hub').length;
   const started = Date.now();

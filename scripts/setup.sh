@@ -46,9 +46,13 @@ if [ "$(npm_major)" -lt 10 ]; then
 fi
 
 # 2. Debian packages the tests run for real (each test starts its own instance on a free port).
+#    docker.io + debootstrap: `npm run test:docker` builds the production image on a real engine
+#    (its own dockerd when none is reachable) and, where Docker Hub cannot be reached, makes the
+#    Debian bookworm base images locally with debootstrap. Installing docker.io starts no daemon
+#    here (the harness starts and stops its own); on a host that has Docker already, nothing changes.
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-PACKAGES=(nginx redis-server postgresql chromium docker-compose shellcheck openssl)
+PACKAGES=(nginx redis-server postgresql chromium docker-compose shellcheck openssl docker.io debootstrap)
 for pkg in "${PACKAGES[@]}"; do
   have_pkg "$pkg" || missing+=("$pkg")
 done

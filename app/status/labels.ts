@@ -19,3 +19,9 @@ export const STATUS_TEXT: Record<HealthStatus, { word: string; glyph: string; he
   degraded: { word: 'Degraded', glyph: '!', headline: 'Some components have problems; the app is still serving.' },
   unhealthy: { word: 'Unhealthy', glyph: '✕', headline: 'A critical component is down; the app cannot serve normally.' },
 };
+
+/**
+ * A check the operator declared unused (HEALTH_UNUSED_CHECKS): its dependency is absent on purpose
+ * and does not count towards the overall status, so the card says so instead of "Degraded".
+ */
+export const UNUSED_TEXT = { word: 'Not used', glyph: '–', role: 'Not used by this installation (declared in HEALTH_UNUSED_CHECKS).' };

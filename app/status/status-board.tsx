@@ -6,14 +6,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StatusSnapshot } from '@/lib/status/snapshot';
 import type { CheckName, CheckResult, HealthStatus } from '@/lib/health/types';
 import { formatAge, formatClock, formatLatency, formatUptime } from '@/lib/format';
-import { COMPONENT_LABEL, COMPONENT_ROLE, STATUS_TEXT } from './labels';
+import { COMPONENT_LABEL, COMPONENT_ROLE, STATUS_TEXT, UNUSED_TEXT } from './labels';
 import { Sparkline, axisStart, summarize } from './sparkline';
 import styles from './status.module.css';
 
 type Fetched = { snapshot: StatusSnapshot; receivedAt: number };
 
-function Badge({ status }: { status: HealthStatus }) {
-  const t = STATUS_TEXT[status];
+function Badge({ status }: { status: HealthStatus | 'unused' }) {
+  const t = status === 'unused' ? UNUSED_TEXT : STATUS_TEXT[status];
   return (
     <span className={`${styles.badge} ${styles[status]}`} data-testid="status-badge">
       <span className={styles.badgeGlyph} aria-hidden="true">
@@ -25,6 +25,7 @@ function Badge({ status }: { status: HealthStatus }) {
 }
 
 function ComponentCard({ check, snapshot, now }: { check: CheckResult; snapshot: StatusSnapshot; now: number }) {
+  const shown = snapshot.health.unused?.includes(check.name) ? 'unused' : check.status;
   const label = COMPONENT_LABEL[check.name] ?? check.name;
   const samples = snapshot.history[check.name] ?? [];
   const headingId = `component-${check.name}`;
@@ -33,12 +34,12 @@ function ComponentCard({ check, snapshot, now }: { check: CheckResult; snapshot:
   const period = now - start >= snapshot.historyWindowMs ? `Last ${minutes} min` : `Since ${formatClock(new Date(start).toISOString())}`;
   return (
     <li>
-      <article className={styles.card} aria-labelledby={headingId} data-component={check.name} data-status={check.status}>
+      <article className={styles.card} aria-labelledby={headingId} data-component={check.name} data-status={shown}>
         <div className={styles.cardHead}>
           <h3 id={headingId}>{label}</h3>
-          <Badge status={check.status} />
+          <Badge status={shown} />
         </div>
-        <p className={styles.role}>{COMPONENT_ROLE[check.name as CheckName]}</p>
+        <p className={styles.role}>{shown === 'unused' ? UNUSED_TEXT.role : COMPONENT_ROLE[check.name as CheckName]}</p>
         <dl className={styles.facts}>
           <dt>Latency</dt>
           <dd>{formatLatency(check.latency)}</dd>

@@ -1,6 +1,6 @@
 // npm run bench:deploy — blue/green deploy numbers on this machine, under continuous load through
 // real nginx to the real production build (Postgres, Redis and the Anthropic stand-in as in the
-// integration tests), process runtime. Two parts:
+// integration tests), process runtime. Four parts:
 //  1. single deploy, rollback and a crash in the monitor window (flip-back): requests failed,
 //     client retries, switch latency, each phase's duration;
 //  2. a series of SWITCHES switches in a row (deploys alternating blue/green) under RATE req/s,
@@ -8,6 +8,9 @@
 //     streaming requests (SSE, tests/support/stream-release.ts) opened before each switch: failed
 //     requests, client retries, long requests cut, switch latency (switch decided -> first
 //     response from the new slot, as the CLI measures it), nginx worker pids before/after.
+//  3. kill at every phase (scripts/bench/deploy-crash.ts): requests failed, time to consistent;
+//  4. the traffic verdict (scripts/bench/deploy-verdict.ts): time to the flip-back decision per bad
+//     release, bad answers users got meanwhile, false flip-backs over clean deploys, log CPU.
 // Prints and appends to docs/BENCHMARKS.md.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -17,8 +20,10 @@ import { servedBy, startLoad, type LoadStats } from '../../tests/support/http-lo
 import { waitFor } from '../../tests/support/proc.ts';
 import { openStream, type StreamResult } from '../../tests/support/stream-release.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
+import { composeRuntimeRows } from './deploy-compose.ts';
 import { trafficVerdictReport } from './deploy-verdict.ts';
 import { appendReport, table } from './report.ts';
+import { benchCrashMatrix } from './deploy-crash.ts';
 
 const RATE = 200;
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 20);
@@ -114,6 +119,9 @@ try {
   const flipRec = lastRecord(stack);
   rows.push({ scenario: 'green v3 crashes in the monitor window -> flip-back to blue', exit, load: load.all, rec: flipRec });
   for (const [r, want] of [[rows[0]!, 0], [rows[1]!, 0], [rows[2]!, 3]] as const) if (r.exit !== want) throw new Error(`${r.scenario}: exit ${r.exit}, expected ${want}\n${r.output ?? ''}`);
+  // The same three scenarios on the compose runtime, real Docker engine: rows in the same table.
+  const composeRuntime = await composeRuntimeRows();
+  rows.push(...composeRuntime.rows);
 
   // ---- 2. SWITCHES switches in a row, long streams spanning each
   const master = stack.nginxMasterPid()!;
@@ -157,6 +165,7 @@ try {
     ),
     '',
     `Flip-back: ${flipRec.metrics.flipBackMs} ms for the flip-back phase; SIGKILL of green -> CLI exit ${killToExitMs} ms. Served by, flip-back scenario: ${JSON.stringify(servedBy(rows[2]!.load.samples))}.`,
+    ...composeRuntime.notes(rows),
     '',
     `**${SWITCHES} switches in a row** (deploys alternating blue/green, gate every 0.25 s, no monitor window), ${STREAMS} streaming requests of ${STREAM_MS / 1000} s opened through nginx during each gate, so each runs across its switch:`,
     '',
@@ -168,6 +177,11 @@ try {
     `Streams that ran across their switch (served by the slot traffic left, still open when the switch was done): ${spanned.length} of ${streams.length}, of which complete: ${spanned.filter((s) => s.complete).length}. Switch latencies (ms): ${latencies.join(', ')}.`,
   ];
   appendReport('Deploy (blue/green) under load: switches', 'npm run bench:deploy', lines.join('\n'));
+
+  // ---- 3. killed at every phase, then the next command (scripts/bench/deploy-crash.ts)
+  await benchCrashMatrix(stack, commit);
+
+  // ---- 4. the traffic verdict (scripts/bench/deploy-verdict.ts)
   await trafficVerdictSection(stack);
 } finally {
   await stack.stop();

@@ -1,5 +1,5 @@
-// npm run test:containers — static validation of the container files (there is no Docker engine
-// on the development and CI machines, so nothing here builds or runs an image):
+// npm run test:containers — static validation of the container files, in seconds and without an
+// engine (`npm run test:docker`, tests/docker/, builds the image and runs the stack for real):
 //   Dockerfile       dockerfile-utils validator (every warning counts) + project rules + shellcheck
 //                    of each RUN line
 //   .dockerignore    secrets and bulk out of the build context, build inputs in

@@ -7,8 +7,9 @@ import { OPTIONS, REPO_ROOT, RUNTIME_DEFAULTS, type OptionName } from './config.
 import { runDeploy, type DeployRequest } from './deploy.ts';
 import { dryRun } from './dry-run.ts';
 import { collectStatus, formatStatus } from './status.ts';
+import { armCrashPoints, CRASH_ENV } from './crash-points.ts';
 import { describeTraffic } from './traffic-watch.ts';
-import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, type Logger, type Slot } from './types.ts';
+import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, printable, type Logger, type Slot } from './types.ts';
 import { setUp } from './wiring.ts';
 
 /** "default X", plus the compose runtime's own default where it differs (nginx-lb on port 80, ...). */
@@ -38,7 +39,9 @@ ${Object.entries(OPTIONS)
   .join('\n')}
 
 exit codes: 0 done, 1 failed (traffic unchanged), 2 usage, 3 rolled back after the switch,
-            4 another deploy holds the lock, 5 refused (nothing started), 130 interrupted`;
+            4 another deploy holds the lock, 5 refused (nothing started), 6 traffic moved but
+            could not be recorded (the next command reconciles), 7 the new slot failed after the
+            switch with no slot to flip back to (traffic stays on it: act now), 130 interrupted`;
 
 export interface CliIo {
   log: Logger;
@@ -91,14 +94,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (isStatus && (v.rollback || v['dry-run'] || v.force || v['skip-tests'] || v.version !== undefined)) return usageError('status takes no deploy options', io);
   if (v.json && !isStatus) return usageError('--json only applies to status', io);
   if (v.version !== undefined && v.version.trim() === '') return usageError('--version needs a value', io);
+  if (v.version !== undefined && /[\u0000-\u001f\u007f]/.test(v.version)) return usageError(`--version ${printable(v.version, 60)} holds control characters`, io);
 
   try {
     const flags: Partial<Record<OptionName, string>> = {};
     const values = v as Record<string, unknown>;
     for (const k of Object.keys(OPTIONS) as OptionName[]) if (typeof values[k] === 'string' || values[k] === true) flags[k] = values[k] === true ? '1' : (values[k] as string);
     // --runtime / DEPLOY_RUNTIME picks the runtime and with it the nginx control (wiring.ts).
-    const { config, runtime, nginx } = setUp(flags, io.env ?? process.env, REPO_ROOT);
+    const env = io.env ?? process.env;
+    const { config, runtime, nginx } = setUp(flags, env, REPO_ROOT);
     const ctx = { config, runtime, nginx, log: io.log, signal: io.signal };
+    const armed = armCrashPoints(env, config.stateDir);
+    if (armed) io.log.warn(`test crash point armed: ${armed} (${CRASH_ENV.at}; tests only)`);
 
     if (isStatus) {
       const report = await collectStatus(ctx);
@@ -135,6 +142,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.log.error(err.message);
       return err.exitCode;
     }
+    // A bug, not an operator's mistake (the deploy itself catches everything; this is status,
+    // --dry-run or setting up): the stack helps whoever fixes it.
     io.log.error(`unexpected: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return EXIT.failed;
   }

@@ -5,6 +5,7 @@
 // has no connection on its socket, then stop it gracefully: SIGTERM (the app flips readiness to
 // 503 and lets what is still in flight finish, lib/lifecycle/shutdown.ts), SIGKILL after the grace.
 // Nothing is cut before the drain timeout.
+import { crashPoint } from './crash-points.ts';
 import type { Runtime } from './runtime.ts';
 import { sleep, type Logger, type Slot } from './types.ts';
 
@@ -29,6 +30,7 @@ export interface DrainResult {
 export async function waitForIdle(runtime: Runtime, slot: Slot, timeoutMs: number, signal?: AbortSignal): Promise<{ ms: number; left: number | null }> {
   const started = performance.now();
   let left = await runtime.connections(slot);
+  crashPoint('waiting');
   while (left !== null && left > 0 && performance.now() - started < timeoutMs && !signal?.aborted) {
     await sleep(100, signal).catch(() => undefined);
     left = await runtime.connections(slot);

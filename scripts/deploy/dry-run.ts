@@ -1,10 +1,12 @@
-// --dry-run: the same decisions as a real deploy (target, version, refusals), then every step with
-// the exact commands. Starts, writes and reloads nothing (not even the lock).
+// --dry-run: the same decisions as a real deploy (what reconciliation would repair first, target,
+// version, refusals, the static checks), then every step with the exact commands. Starts, writes
+// and reloads nothing (not even the lock).
 import { join } from 'node:path';
 import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
-import { planDeploy, type DeployContext, type DeployRequest } from './deploy.ts';
+import { planDeploy, type DeployContext, type DeployRequest } from './plan.ts';
 import { readLock } from './lock.ts';
-import { readState } from './state.ts';
+import { preflight } from './preflight.ts';
+import { formatReconcile, reconcile } from './reconcile.ts';
 import { topRoutes } from './warmup.ts';
 import { DeployError, EXIT } from './types.ts';
 
@@ -12,15 +14,21 @@ const s = (ms: number) => `${ms / 1000} s`;
 
 export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (line: string) => void = console.log): Promise<void> {
   const { config: cfg, runtime, nginx } = ctx;
+  const { plan: repair } = await reconcile(ctx, 'report');
+  if (repair.stop) throw new DeployError(`${repair.stop.reason}. Fix: ${repair.stop.fix}`, EXIT.refused);
   const problem = await nginx.check();
   if (problem) throw new DeployError(problem, EXIT.refused);
-  const plan = await planDeploy(ctx, req);
+  // Planned from the state as the repair will leave it (an interrupted run undone or completed).
+  const state = repair.state;
+  const plan = await planDeploy(ctx, req, state);
   const { from, target, resolved } = plan;
   const { links } = nginx;
-  const state = readState(cfg.stateDir);
   const holder = readLock(cfg.stateDir);
   const backup = from && from !== target ? from : target;
+  const checks = await preflight(ctx, plan, true);
   print(`DRY RUN (${runtime.name} runtime, ${nginx.name}): nothing is started, written or reloaded.`);
+  for (const l of formatReconcile(repair)) print(l);
+  print(`checked before anything starts: ${checks.checked.join('; ')}`);
   print(`live slot: ${from ?? '(none recorded)'}${from ? ` version ${state.slots[from]?.version ?? '?'}` : ''} (from ${join(cfg.stateDir, 'state.json')}); ${links.path('live')} -> ${links.read('live') ?? '(none)'}`);
   print(`${req.rollback ? 'rollback' : 'deploy'}: ${target} <- version ${resolved.version} (${resolved.source})`);
   let n = 0;

@@ -8,8 +8,9 @@
 // or the new one, never none). The link target is relative (process runtime: slots/<slot>.sock in
 // the same directory) or absolute in the containers' view (compose: /run/unite-hub/slots/<slot>.sock,
 // a path that only exists inside the containers; on the host the link dangles, by design).
-import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { crashPoint } from './crash-points.ts';
 import { shellQuote } from './shell-quote.ts';
 import { DeployError, EXIT, isSlot, type Slot } from './types.ts';
 
@@ -39,6 +40,21 @@ export class SlotLinks {
     }
   }
 
+  /** What a link names: a slot, null (no link), or 'other' (a link, but not to one of our sockets). */
+  readTarget(name: LinkName): Slot | null | 'other' {
+    if (!this.exists(name)) return null;
+    return this.read(name) ?? 'other';
+  }
+
+  /** Temp links a run killed between symlink() and rename() left behind (point()'s own names). */
+  tempLinks(): string[] {
+    try {
+      return readdirSync(this.dir).filter((f) => /^\.(live|backup)\.sock\.\d+\.tmp$/.test(f)).map((f) => join(this.dir, f));
+    } catch {
+      return [];
+    }
+  }
+
   /** Points a link at a slot's socket, atomically. */
   point(name: LinkName, slot: Slot): void {
     const tmp = join(this.dir, `.${name}.sock.${process.pid}.tmp`);
@@ -46,7 +62,9 @@ export class SlotLinks {
       mkdirSync(this.dir, { recursive: true, mode: 0o755 });
       rmSync(tmp, { force: true });
       symlinkSync(this.target(slot), tmp);
+      crashPoint(`${name}.sock:linked`);
       renameSync(tmp, this.path(name));
+      crashPoint(`${name}.sock:renamed`);
     } catch (err) {
       try {
         rmSync(tmp, { force: true });
@@ -61,7 +79,11 @@ export class SlotLinks {
 
   /** Removes a link (nginx then gets "no such file" for it: what a fresh host has before the first deploy). */
   remove(name: LinkName): void {
-    rmSync(this.path(name), { force: true });
+    try {
+      rmSync(this.path(name), { force: true });
+    } catch (err) {
+      throw new DeployError(`cannot remove ${this.path(name)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.failed);
+    }
   }
 
   /** Points `name` at `slot`, or removes it when slot is null. */

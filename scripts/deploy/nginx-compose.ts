@@ -8,7 +8,7 @@
 //            with the command that recreates it: the links would move nothing.
 import { mkdirSync } from 'node:fs';
 import type { SlotLinks } from './links.ts';
-import type { EnsureResult, NginxControl } from './nginx-control.ts';
+import type { CommandResult, EnsureResult, NginxControl } from './nginx-control.ts';
 import { Compose, newest, type ComposeOptions, type ContainerInfo } from './runtimes/compose-cli.ts';
 
 export const NGINX_SERVICE = 'nginx-lb';
@@ -61,6 +61,24 @@ export class ComposeNginxControl implements NginxControl {
     } catch (err) {
       return { ok: false, output: (err as Error).message, action: 'started' };
     }
+  }
+
+  /**
+   * Nothing to test from here: nginx-lb runs the tracked configuration (nginx/, mounted read-only),
+   * which the CLI never writes, and a deploy never reloads it; exec-ing `nginx -t` into it on every
+   * deploy would add a docker round trip for no new answer. check() verifies what a deploy relies on.
+   */
+  async testConfig(): Promise<string | null> {
+    return null;
+  }
+
+  async reload(): Promise<CommandResult> {
+    return { ok: false, output: `the CLI does not reload nginx-lb; run: ${this.reloadByHand()}` };
+  }
+
+  reloadByHand(): string {
+    const exec = (cmd: string[]) => this.compose.describeCompose(['exec', '-T', NGINX_SERVICE, ...cmd]);
+    return `git checkout nginx/upstream/active.conf && ${exec(['nginx', '-t'])} && ${exec(['nginx', '-s', 'reload'])}`;
   }
 
   async describeEnsure(): Promise<string[]> {

@@ -33,4 +33,19 @@ export interface NginxControl {
   ensure(): Promise<EnsureResult>;
   /** The commands ensure() would run now, for --dry-run (empty when nothing is to be done). */
   describeEnsure(): Promise<string[]>;
+  /**
+   * `nginx -t` of the configuration a deploy will make nginx use (before anything starts): a
+   * one-line problem, or null. Changes nothing nginx reads.
+   */
+  testConfig(): Promise<string | null>;
+  /** Tests and reloads nginx's configuration (a repair: nginx runs a configuration other than its files). */
+  reload(): Promise<CommandResult>;
+  /** When the CLI may not reload nginx itself (a container it must not exec into): the exact commands for the operator. null: reload() does it. */
+  reloadByHand(): string | null;
+}
+
+/** The line of nginx's output that says what is wrong (an [emerg], an error), else its first line. */
+export function nginxProblemLine(output: string): string {
+  const lines = output.split('\n');
+  return lines.find((l) => /emerg|error|failed/i.test(l)) ?? lines[0] ?? '';
 }

@@ -5,11 +5,13 @@
 // links by absolute path. It depends only on where the switch directory is, so it is written when
 // the CLI first starts nginx (or the directory moves), never per deploy.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { atomicWrite } from './atomic-file.ts';
 import type { SlotLinks } from './links.ts';
-import type { CommandResult, EnsureResult, NginxControl } from './nginx-control.ts';
+import { nginxProblemLine, type CommandResult, type EnsureResult, type NginxControl } from './nginx-control.ts';
+import { cmdline, isRunning } from './procfs.ts';
 import { shellQuote } from './shell-quote.ts';
 
 export interface LocalNginxOptions {
@@ -55,6 +57,19 @@ export function renderSocketUpstream(links: SlotLinks): string {
   ].join('\n');
 }
 
+/** At most 200 files of at most 1 MB: a configuration directory, not a whole /etc. */
+function smallTree(dir: string): boolean {
+  try {
+    const entries = readdirSync(dir, { recursive: true }) as string[];
+    return entries.length <= 200 && entries.every((e) => {
+      const st = statSync(join(dir, e));
+      return st.isDirectory() || (st.isFile() && st.size <= 1024 * 1024);
+    });
+  } catch {
+    return false;
+  }
+}
+
 export class LocalNginxControl implements NginxControl {
   readonly name = 'local-nginx';
   readonly links: SlotLinks;
@@ -74,16 +89,16 @@ export class LocalNginxControl implements NginxControl {
     return ['-p', `${this.opts.prefix}/`, '-e', join(this.opts.prefix, 'logs', 'error.log'), '-c', this.opts.conf];
   }
 
+  /** The master's pid when it runs: not a zombie, and an nginx (a pid file outliving a reboot may name any process). */
   masterPid(): number | null {
-    if (!existsSync(this.pidFile)) return null;
-    const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0) return null;
+    let pid: number;
     try {
-      process.kill(pid, 0);
-      return pid;
+      pid = Number(readFileSync(this.pidFile, 'utf8').trim());
     } catch {
       return null;
     }
+    if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return null;
+    return /nginx/.test(cmdline(pid)) ? pid : null;
   }
 
   async isRunning(): Promise<boolean> {
@@ -120,6 +135,44 @@ export class LocalNginxControl implements NginxControl {
       else atomicWrite(this.upstreamFile, previous);
     }
     return { ...load, action: running ? 'reloaded' : 'started' };
+  }
+
+  /**
+   * `nginx -t` of the configuration the deploy will run: the files as they are when the upstream
+   * include is current; otherwise a copy of the configuration tree (nginx/ for nginx/local/nginx.conf,
+   * whose includes reach ../snippets) with the include the switch will write, so a rejected
+   * configuration is found before anything starts, and nothing nginx reads is touched.
+   */
+  async testConfig(): Promise<string | null> {
+    for (const d of ['logs', 'temp']) mkdirSync(join(this.opts.prefix, d), { recursive: true });
+    const what = `nginx -t of ${this.opts.conf}`;
+    if (this.includeIsCurrent()) {
+      const r = await run(this.opts.bin, [...this.baseArgs(), '-t']);
+      return r.ok ? null : `${what} failed: ${nginxProblemLine(r.output)}`;
+    }
+    const tree = dirname(dirname(this.opts.conf));
+    if (!smallTree(tree)) return null; // too big to copy: ensure() still tests before it loads anything
+    const copy = mkdtempSync(join(tmpdir(), 'deploy-nginx-t-'));
+    try {
+      cpSync(tree, copy, { recursive: true });
+      const include = join(copy, relative(tree, this.upstreamFile));
+      mkdirSync(dirname(include), { recursive: true });
+      writeFileSync(include, renderSocketUpstream(this.links));
+      const conf = join(copy, relative(tree, this.opts.conf));
+      const r = await run(this.opts.bin, ['-p', `${this.opts.prefix}/`, '-e', join(this.opts.prefix, 'logs', 'error.log'), '-c', conf, '-t']);
+      return r.ok ? null : `${what} with the socket upstream the switch will write failed: ${nginxProblemLine(r.output).replaceAll(copy, tree)}`;
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }
+
+  async reload(): Promise<CommandResult> {
+    const test = await run(this.opts.bin, [...this.baseArgs(), '-t']);
+    return test.ok ? run(this.opts.bin, [...this.baseArgs(), '-s', 'reload']) : test;
+  }
+
+  reloadByHand(): string | null {
+    return null;
   }
 
   async describeEnsure(): Promise<string[]> {

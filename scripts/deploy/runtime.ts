@@ -48,6 +48,12 @@ export interface Runtime {
    * Throws DeployError(EXIT.refused) when it cannot.
    */
   resolveVersion(requested: string | undefined, recorded?: { image?: ImageRecord }): Promise<ResolvedVersion>;
+  /**
+   * Checks, before anything starts, what start() will need and can be known in advance (process
+   * runtime: the env file parses, the slot's port is free or held by that slot's own process).
+   * A one-line problem, or null. Looks only.
+   */
+  validate(slot: Slot, version: ResolvedVersion): Promise<string | null>;
   /** Starts the slot with that version (stopping a stale instance of the same slot first). Returns once launched, not once healthy. */
   start(slot: Slot, version: ResolvedVersion): Promise<SlotInfo>;
   /** Graceful stop: SIGTERM (the app flips readiness and drains), SIGKILL after graceMs. No-op when not running. */

@@ -25,6 +25,18 @@ export const EXIT = {
   locked: 4,
   /** Refused before anything started: live slot named without --force, unknown version, nothing to roll back, bad setup. */
   refused: 5,
+  /**
+   * Traffic moved (or was moved back) but the run could not record it: state.json (or the intent
+   * journal) could not be written, or a link could not be put back. The message says where traffic
+   * is; the next command reconciles from the journal. Never 1, which promises "traffic is where it was".
+   */
+  unrecorded: 6,
+  /**
+   * Traffic moved, the monitor saw the new slot fail, and no slot runs to flip back to (first
+   * deploy, in-place --force, the old slot stopped): traffic stays on the failing slot, which
+   * state.json records as live. Not 1 ("traffic is where it was"): the operator must act now.
+   */
+  liveFailing: 7,
   /** Ctrl-C / SIGTERM: cleaned up, traffic on a healthy slot, lock released. */
   interrupted: 130,
 } as const;
@@ -36,6 +48,34 @@ export class DeployError extends Error {
     this.name = 'DeployError';
     this.exitCode = exitCode;
   }
+}
+
+/**
+ * A value from outside (an argument, a file) made safe for a one-line message: control characters
+ * and newlines escaped (\n, \u001b), long values cut. An operator's terminal never receives raw
+ * escape sequences from a mistyped --version or a corrupt file.
+ */
+export function printable(value: unknown, max = 80): string {
+  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const escaped = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return escaped.length > max ? `${escaped.slice(0, max)}...(${s.length} chars)` : escaped;
+}
+
+/** `7 (a number)`, `null`, `"x" (a string)`: what a file held where it should not, for a one-line error. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  return t === 'object' ? 'an object' : `${printable(JSON.stringify(v) ?? String(v), 40)} (a ${t})`;
+}
+
+/** The errno code of a failed system call (EACCES, ENOSPC, EROFS, ...) with its message, for one line. */
+export function ioReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const code = e?.code;
+  const text: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EISDIR: 'is a directory', ENOTDIR: 'not a directory', EEXIST: 'a file is in the way', ENOENT: 'no such file or directory', EIO: 'input/output error' };
+  if (code && text[code]) return `${code} (${text[code]})`;
+  return printable(code ?? (e instanceof Error ? e.message : String(err)), 160);
 }
 
 export class AbortedError extends Error {

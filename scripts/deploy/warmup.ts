@@ -9,6 +9,8 @@
 // Only GET routes that answered < 400 are replayed, without query strings or cookies (the log
 // keeps neither): idempotent by HTTP's rules, and anonymous. `--warmup-requests 0` turns it off.
 import { existsSync } from 'node:fs';
+import type { Journal } from './journal.ts';
+import type { DeployContext, Plan } from './plan.ts';
 import { parseLogLine } from './traffic/log-line.ts';
 import { offsetAtTime } from './traffic/log-seek.ts';
 import { LogTail } from './traffic/log-tail.ts';
@@ -79,4 +81,17 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
   const r = { requests, answered, ms: Math.round(performance.now() - started), paths: o.paths };
   o.log.info(`warm-up: ${o.slot} answered ${answered} of ${requests} requests to ${o.paths.join(' ')} in ${r.ms} ms`);
   return r;
+}
+
+/**
+ * The deploy's warm-up step, between the gate and the switch (its write-ahead intent is still
+ * 'gate': a crash here is undone like one in the gate). Only a slot that passed its gate and was
+ * just started: an instant rollback's slot already served.
+ */
+export async function warmNewSlot(ctx: DeployContext, journal: Journal, plan: Plan, gatePassed: boolean): Promise<void> {
+  const t = ctx.config.traffic;
+  if (!gatePassed || plan.reuse || t.warmupRequests === 0) return;
+  const paths = topRoutes(t.logFile, Date.now() - 60_000, 5, t.options.excludes);
+  const w = await warmUp({ runtime: ctx.runtime, slot: plan.target, paths, perPath: t.warmupRequests, concurrency: 4, timeoutMs: 15_000, probeTimeoutMs: ctx.config.probeTimeoutMs, log: ctx.log, signal: ctx.signal });
+  Object.assign(journal.record.metrics, { warmupMs: w.ms, warmupRequests: w.requests });
 }

@@ -146,6 +146,24 @@ async function reapOrphanBackends(l: Layout, signal?: AbortSignal): Promise<void
   const deadline = performance.now() + 10_000;
   while (orphans().length > 0 && performance.now() < deadline) await sleep(200, signal);
   for (const p of orphans()) await stopPid(p.pid, { graceMs: 5000 });
+  removeStaleLockFile(l);
+}
+
+/**
+ * A killed postmaster leaves postmaster.pid behind. Postgres checks it with kill(pid, 0), which
+ * succeeds for a zombie: the killed server's pid stays a zombie until its parent reaps it (here
+ * pid 1, up to a minute later), and the new server exits with "lock file already exists". Once no
+ * process of the cluster runs (reapOrphanBackends), a lock file naming a pid that is gone, a zombie
+ * or not this cluster's postmaster is stale and is removed, as Postgres's documentation allows.
+ * Its shared-memory check still guards against a second server on the same data.
+ */
+export function removeStaleLockFile(l: Layout): boolean {
+  const pidFile = join(l.pgData, 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && cmdlineOf(pid).includes(l.pgData)) return false;
+  rmSync(pidFile, { force: true });
+  return true;
 }
 
 /** The app's role and database; run on every start, so a half-done bootstrap heals itself. */

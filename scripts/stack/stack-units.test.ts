@@ -2,7 +2,7 @@
 // nothing mocked). The whole `npm run stack` sequence is tests/integration/stack.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import { ensureDirs, layoutOf } from './layout.ts';
 import { acquireStackLock } from './lock.ts';
 import { renderNginxConf, SOURCE_CONF } from './nginx.ts';
 import { planPorts } from './plan-ports.ts';
-import { checkReachable } from './postgres.ts';
+import { checkReachable, removeStaleLockFile } from './postgres.ts';
 import { choosePort, isPortFree, portHolder } from './ports.ts';
 import { stackProcesses, stopTree } from './procs.ts';
 import { StackError } from './report.ts';
@@ -171,6 +171,55 @@ describe('the postgres user must reach the cluster directory', () => {
     expect(() => checkReachable(l)).toThrow(new RegExp(`the postgres user cannot enter ${closed} \\(mode 700\\).*chmod o\\+x ${closed}.*STACK_DIR=`));
     chmodSync(closed, 0o755);
     expect(() => checkReachable(l)).not.toThrow();
+  });
+});
+
+describe("a killed postmaster's lock file", () => {
+  const lockFileNaming = (pid: number) => {
+    const l = layoutOf(join(tmp(), 'stack'));
+    ensureDirs(l);
+    mkdirSync(l.pgData, { recursive: true });
+    writeFileSync(join(l.pgData, 'postmaster.pid'), `${pid}\n${l.pgData}\n1700000000\n5432\n`);
+    return l;
+  };
+  const exitedOnce = (p: ReturnType<typeof spawn>) => new Promise((r) => p.once('exit', r));
+
+  it('is removed when its pid is a zombie (kill -0 would call it alive, and Postgres would refuse to start)', async () => {
+    // `sleep 0 &` then exec: the exec'd sleep is the background child's parent and never reaps it.
+    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number((await new Promise<Buffer>((r) => sh.stdout.once('data', r))).toString());
+      for (let i = 0; i < 50 && !/\) Z/.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z/);
+      const l = lockFileNaming(zombie);
+      expect(removeStaleLockFile(l)).toBe(true);
+      expect(existsSync(join(l.pgData, 'postmaster.pid'))).toBe(false);
+    } finally {
+      sh.kill('SIGKILL');
+      await exitedOnce(sh);
+    }
+  });
+
+  it('is removed when its pid is gone or belongs to another program (a recycled pid)', () => {
+    const gone = lockFileNaming(2 ** 22 + 1); // above pid_max's ceiling: never a live pid
+    expect(removeStaleLockFile(gone)).toBe(true);
+    const other = lockFileNaming(process.pid);
+    expect(removeStaleLockFile(other)).toBe(true);
+    expect(existsSync(join(other.pgData, 'postmaster.pid'))).toBe(false);
+  });
+
+  it("is kept while a live process of this cluster holds it", async () => {
+    const l = lockFileNaming(0);
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', l.pgData], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(l.pgData, 'postmaster.pid'), `${holder.pid}\n${l.pgData}\n`);
+      for (let i = 0; i < 50 && !readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes(l.pgData); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(removeStaleLockFile(l)).toBe(false);
+      expect(existsSync(join(l.pgData, 'postmaster.pid'))).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      await exitedOnce(holder);
+    }
   });
 });
 

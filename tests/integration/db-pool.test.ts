@@ -10,6 +10,7 @@ import pg from 'pg';
 import { closeDbPool, dbQuery } from '@/lib/db/client';
 import { testEnv } from '../support/env-fixtures.ts';
 import type { PgServer } from '../support/postgres.ts';
+import { waitFor } from '../support/proc.ts';
 import { startServices, type Services } from '../support/services.ts';
 
 let services: Services<{ pg: true }>;
@@ -55,8 +56,11 @@ describe('ENABLE_DB_POOLER / DB_POOLER_MODE', () => {
     expect(await statementTimeout()).toEqual({ setting: String(TIMEOUT_MS), source: 'client' });
     const err = (await dbQuery('SELECT pg_sleep(30)').catch((e: unknown) => e)) as { code?: string };
     expect(err.code).toBe('57014'); // query_canceled: Postgres stopped it, not just the client
-    const { rows } = await harness.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'unite-hub' AND query LIKE '%pg_sleep(30)%' AND state = 'active'");
-    expect(rows[0].n).toBe(0);
+    // pg_stat_activity is updated asynchronously: the cancelled backend may still read 'active' for
+    // a moment. It must leave that state long before its 30 s sleep would have ended.
+    const running = async () => (await harness.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'unite-hub' AND query LIKE '%pg_sleep(30)%' AND state = 'active'")).rows[0].n as number;
+    await waitFor('the cancelled pg_sleep(30) to stop running', async () => (await running()) === 0, 10_000);
+    expect(await running()).toBe(0);
   });
 
   it('transaction mode: nothing session-level reaches the server (no startup option, no SET); the bound is client-side', async () => {

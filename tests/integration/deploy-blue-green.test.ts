@@ -134,7 +134,7 @@ describe('blue/green deploy under load', () => {
       });
       expectNoFailures(stats);
       expect(servedBy(stats.samples)).toEqual({ 'green/v2': stats.completed });
-      expect(out).toMatch(/health gate failed for blue: not healthy within 4000 ms \(HTTP 503\)/);
+      expect(out).toMatch(/health gate failed for blue: not healthy within 4000 ms \(HTTP 503: database unhealthy \([a-z ]+\)\)/);
       expect(out).toMatch(/last probes of blue/);
       expect(out).toMatch(/log tail of blue/);
       expect(stack.slotPid('blue')).toBeNull();

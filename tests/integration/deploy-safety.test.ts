@@ -1,5 +1,5 @@
 // The deploy CLI's safety rails, against the same real stack (nginx, production build, Postgres,
-// Redis, Anthropic stand-in): an invalid upstream template never reaches nginx, --dry-run changes
+// Redis, Anthropic stand-in): a configuration nginx -t rejects is refused before anything starts, --dry-run changes
 // nothing, one deploy at a time (and a stale lock is recovered), Ctrl-C leaves a consistent state,
 // refusals change nothing.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/deploy-stack.ts';
-import { waitFor } from '../support/proc.ts';
+import { isAlive, waitFor } from '../support/proc.ts';
 import { installDockerStandIn } from '../support/docker-standin.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
 import { httpGet } from '../../scripts/deploy/http-probe.ts';
@@ -65,9 +65,10 @@ afterAll(async () => {
 });
 
 describe('deploy safety', () => {
-  it('an nginx configuration that nginx -t rejects is never loaded: the deploy fails before any link moves, exit 1, the new slot stopped, nginx untouched', async () => {
+  it('an nginx configuration that nginx -t rejects is refused before anything starts (exit 5): no slot started, no link moved, nginx untouched', async () => {
     // As if nginx ran a configuration the CLI had not written yet (a moved switch directory), while
-    // an operator's edit broke nginx.conf: the CLI must write its upstream include, test, and only then load.
+    // an operator's edit broke nginx.conf: the configuration the switch would load is tested (on a
+    // copy, with the include the switch would write) before the new slot is even started.
     const conf = readFileSync(stack.nginxConf, 'utf8');
     const include = readFileSync(stack.upstreamFile, 'utf8');
     writeFileSync(stack.upstreamFile, '# an older upstream\nserver 127.0.0.1:9 max_fails=0;\n');
@@ -77,15 +78,22 @@ describe('deploy safety', () => {
     const links = { live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) };
     try {
       const r = await stack.cli(['green', '--version', 'v2']);
-      expect(r.code, r.output).toBe(1);
-      expect(r.output).toMatch(/nginx could not be reloaded with the socket upstream: .*no_such_directive.*; the links were not touched/);
-      expect(readFileSync(stack.upstreamFile, 'utf8')).toBe('# an older upstream\nserver 127.0.0.1:9 max_fails=0;\n'); // put back
+      expect(r.code, r.output).toBe(5);
+      expect(r.output).toMatch(new RegExp(`error: nginx -t of ${stack.nginxConf} with the socket upstream the switch will write failed: nginx: \\[emerg\\] unknown directive "no_such_directive" in ${stack.nginxConf}:\\d+; nothing was started`));
+      expect(r.output).not.toMatch(/\[start\]/);
+      expect(readFileSync(stack.upstreamFile, 'utf8')).toBe('# an older upstream\nserver 127.0.0.1:9 max_fails=0;\n'); // never written
       expect(nginxWorkerPids(master)).toEqual(workers); // nothing was reloaded
       expect({ live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) }).toEqual(links);
       expect(readdirSync(stack.switchDir).sort()).toEqual(['backup.sock', 'live.sock', 'slots']); // no temp link left
       expect(stack.slotPid('green')).toBeNull();
       expect(await servedBy()).toBe('blue/v1');
-      expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'failed' });
+      expect(history().at(-1)).toMatchObject({ target: 'green', outcome: 'refused', exitCode: 5, phases: [] });
+      // The same configuration error with the include current: the real files are tested.
+      writeFileSync(stack.upstreamFile, include);
+      const again = await stack.cli(['green', '--version', 'v2']);
+      expect(again.code, again.output).toBe(5);
+      expect(again.output).toMatch(new RegExp(`error: nginx -t of ${stack.nginxConf} failed: nginx: \\[emerg\\] unknown directive "no_such_directive"`));
+      expect(stack.slotPid('green')).toBeNull();
     } finally {
       writeFileSync(stack.nginxConf, conf);
       writeFileSync(stack.upstreamFile, include);
@@ -243,7 +251,7 @@ describe('deploy safety', () => {
       // A gate window long enough for the slot to boot and answer 503 even on a loaded machine.
       const f = await stack.cli(['blue', '--version', 'v1', '--force', '--gate-timeout', '6', '--monitor', '0']);
       expect(f.code, f.output).toBe(0);
-      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 6000 ms \(HTTP 503\)\); switching anyway/);
+      expect(f.output).toMatch(/WARNING: --force: health gate failed \(not healthy within 6000 ms \(HTTP 503: database unhealthy \([a-z ]+\)\)\); switching anyway/);
       expect(history().at(-1)).toMatchObject({ target: 'blue', outcome: 'success', flags: { force: true } });
       expect(await servedBy()).toBe('blue/v1');
     } finally {
@@ -307,5 +315,49 @@ describe('deploy safety', () => {
     expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['gate', 'switch', 'drain']);
     expect(await servedBy()).toBe('green/v2');
     expect(stack.slotPid('blue')).toBeNull();
+  });
+});
+
+describe('a failed monitor window with nothing to flip back to', () => {
+  it('the slot traffic left has stopped too: exit 7 (not 1: traffic moved), traffic stays on the recorded new slot, consistent; the --rollback the message names restores service', async () => {
+    const live = state().active as 'blue' | 'green';
+    const target = live === 'blue' ? 'green' : 'blue';
+    const liveVersion = (JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { slots: Record<string, { version: string }> }).slots[live]!.version;
+    const run = stack.spawnCli([target, '--version', 'v3', '--monitor', '60']);
+    let r;
+    try {
+      await waitFor('the monitor to run', async () => /\[monitor\]/.test(run.output()), 60_000, 20);
+      await waitFor(`nginx to serve ${target}`, async () => (await servedBy()) === `${target}/v3`, 20_000, 50);
+      // The old slot dies (OOM killer, an operator), then the new one: no slot left to flip back to.
+      const oldPid = stack.slotPid(live)!;
+      process.kill(oldPid, 'SIGKILL');
+      await waitFor(`${live} to be gone`, async () => !isAlive(oldPid), 20_000, 20);
+      process.kill(stack.slotPid(target)!, 'SIGKILL');
+    } catch (err) {
+      process.kill(run.pid, 'SIGINT');
+      await run.done;
+      throw err;
+    } finally {
+      r = await run.done;
+    }
+    expect(r.code, r.output).toBe(7);
+    expect(r.output).toContain(`NOT flipped back: ${live}, the slot traffic left, is no longer running. Traffic stays on ${target} (version v3, NOT RUNNING: nothing answers users), which state.json records as live. Fix: roll back to ${live} (version ${liveVersion}), which starts it again: ./scripts/deploy-blue-green.sh --rollback`);
+    expect(r.output).toMatch(/error: monitor failed: /);
+    expect(r.output).toMatch(new RegExp(`deploy FAILING: ${live} -> ${target} version v3 \\(exit 7\\)`));
+    expect(state()).toMatchObject({ active: target, previous: live });
+    const rec = history().at(-1)!;
+    expect(rec).toMatchObject({ target, outcome: 'failing', exitCode: 7 });
+    expect(rec.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'monitor']);
+    // Consistent: the idle invariant holds (live = backup = the recorded slot), no intent, no lock.
+    expect({ live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) }).toEqual({ live: `slots/${target}.sock`, backup: `slots/${target}.sock` });
+    expect(existsSync(join(stack.stateDir, 'intent.json'))).toBe(false);
+    expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+    const status = JSON.parse((await stack.cli(['status', '--json'])).stdout) as { consistency: { findings: string[]; repairs: string[] }; recent: { outcome: string }[] };
+    expect(status.consistency.repairs).toEqual([]);
+    expect(status.recent[0]!.outcome).toBe('failing');
+    // The fix the message names works.
+    const back = await stack.cli(['--rollback', '--monitor', '0']);
+    expect(back.code, back.output).toBe(0);
+    expect(await servedBy()).toBe(`${live}/${liveVersion}`);
   });
 });

@@ -31,7 +31,8 @@ function sendError(res: ServerResponse, status: number, message: string) {
   res.end(JSON.stringify({ type: 'error', error: { type: ERROR_TYPES[status] ?? 'api_error', message } }));
 }
 
-export async function startAnthropicStandIn(apiKey = `sk-ant-test-${randomUUID()}`): Promise<AnthropicStandIn> {
+/** `listen`: where to accept connections (default a free loopback port; the docker test serves containers from 0.0.0.0). */
+export async function startAnthropicStandIn(apiKey = `sk-ant-test-${randomUUID()}`, listen: { host?: string; port?: number } = {}): Promise<AnthropicStandIn> {
   let mode: StandInMode = { kind: 'ok' };
   const requests: AnthropicStandIn['requests'] = [];
   const server = createServer((req, res) => {
@@ -55,7 +56,7 @@ export async function startAnthropicStandIn(apiKey = `sk-ant-test-${randomUUID()
     if (mode.kind === 'slow') setTimeout(answer, mode.delayMs);
     else answer();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => r()));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {

@@ -23,6 +23,8 @@ export const WRAPPER = join(ROOT, 'scripts/deploy-blue-green.sh');
 
 export interface CliRun {
   code: number | null;
+  /** The signal that ended the CLI (e.g. SIGKILL at a test crash point), else null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   output: string;
@@ -137,9 +139,9 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
     child.stdout.on('data', (b: Buffer) => ((stdout += b), (both += b)));
     child.stderr.on('data', (b: Buffer) => ((stderr += b), (both += b)));
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 110_000);
-    const done = new Promise<CliRun>((resolve) => child.on('close', (code) => {
+    const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, output: both });
+      resolve({ code, signal, stdout, stderr, output: both });
     }));
     return { pid: child.pid!, output: () => both, done };
   };

@@ -8,6 +8,7 @@
 // nginx closes idle keep-alive connections of its old workers at every reload, so a request racing
 // that close is reset; such retries are counted separately (staleKeepAliveRetries) and reported.
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadOptions {
   url: string;
@@ -25,6 +26,8 @@ export interface LoadOptions {
    * round-robin), so any stretch of traffic has the mix. Default: equal weights, in order.
    */
   weights?: number[];
+  /** https:// URLs: the CA that signed the server's certificate (the docker test's throwaway one). */
+  ca?: string;
 }
 
 export interface LoadSample {
@@ -80,7 +83,9 @@ export function weightedOrder(weights: number[]): () => number {
 export function startLoad(o: LoadOptions): Load {
   if (o.weights && o.weights.length !== o.paths.length) throw new Error(`load: ${o.weights.length} weights for ${o.paths.length} paths`);
   const pick = o.weights ? weightedOrder(o.weights) : null;
-  const agent = o.keepAlive === false ? false : new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const tls = o.url.startsWith('https:');
+  const get = tls ? https.get : http.get;
+  const agent = o.keepAlive === false ? false : tls ? new https.Agent({ keepAlive: true, maxSockets: o.concurrency, ca: o.ca }) : new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const started = performance.now();
   const samples: LoadSample[] = [];
   const statuses: Record<string, number> = {};
@@ -121,7 +126,7 @@ export function startLoad(o: LoadOptions): Load {
       done();
     };
     // The retry goes on a brand-new connection: another pooled socket may be closing too.
-    const req = http.get(`${o.url}${path}`, { agent: isRetry ? false : agent, timeout: o.timeoutMs ?? 10_000 }, (res) => {
+    const req = get(`${o.url}${path}`, { agent: isRetry ? false : agent, timeout: o.timeoutMs ?? 10_000, ca: o.ca }, (res) => {
       answered = true;
       res.resume();
       res.on('end', () => {

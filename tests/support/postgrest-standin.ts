@@ -14,7 +14,8 @@ export interface PostgrestStandIn {
   stop(): Promise<void>;
 }
 
-export async function startPostgrestStandIn(serviceKey: string): Promise<PostgrestStandIn> {
+/** `listen`: where to accept connections (default a free loopback port; the docker test serves containers from 0.0.0.0). */
+export async function startPostgrestStandIn(serviceKey: string, listen: { host?: string; port?: number } = {}): Promise<PostgrestStandIn> {
   let mode: PostgrestMode = 'up';
   const requests: PostgrestStandIn['requests'] = [];
   const server = createServer((req, res) => {
@@ -31,7 +32,7 @@ export async function startPostgrestStandIn(serviceKey: string): Promise<Postgre
     const table = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/rest\/v1\//, '');
     return json(404, { code: 'PGRST205', details: null, hint: null, message: `Could not find the table 'public.${table}' in the schema cache` });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => r()));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {

@@ -2,6 +2,7 @@
 // output captured, and stopping them by PID. Plain Node (type stripping), no test-runner imports,
 // so the benchmarks under scripts/bench/ reuse it.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -43,10 +44,20 @@ export function spawnLogged(cmd: string, args: string[], opts: SpawnOptions = {}
   return { child, pid: child.pid, output: () => out, exited };
 }
 
+/**
+ * The pid runs. A zombie (exited, not yet reaped) does not: this machine's pid 1 reaps orphans
+ * late (a stopped slot whose deploy CLI has exited stays a zombie for up to a minute), and the
+ * deploy CLI itself counts a zombie as stopped (scripts/deploy/procfs.ts).
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZXx]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
   } catch {
     return false;
   }

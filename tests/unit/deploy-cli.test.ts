@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../scripts/deploy/cli.ts';
 import { requestedRuntime, resolveConfig } from '../../scripts/deploy/config.ts';
 import { pickRuntime } from '../../scripts/deploy/wiring.ts';
-import { judgeHealth } from '../../scripts/deploy/health-gate.ts';
+import { failingChecks, judgeHealth } from '../../scripts/deploy/health-gate.ts';
 import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
 import { acquireLock, readLock } from '../../scripts/deploy/lock.ts';
 import { judgeThroughNginx } from '../../scripts/deploy/monitor.ts';
@@ -98,14 +98,18 @@ describe('state and history', () => {
     expect(() => readState(dir)).toThrow(/not valid deploy state/);
   });
 
-  it('history is append-only JSONL; a torn last line is skipped', () => {
-    const rec = (id: string) => ({ id, outcome: 'success', phases: [] }) as unknown as HistoryRecord;
-    appendHistory(dir, rec('a'));
-    appendHistory(dir, rec('b'));
+  it('history is append-only JSONL; a torn last line is skipped, and ended with a newline before the next append', () => {
+    const rec = (id: string) => ({ id, kind: 'deploy', startedAt: 't', outcome: 'success', phases: [] }) as unknown as HistoryRecord;
+    expect(appendHistory(dir, rec('a'))).toBeNull();
+    expect(appendHistory(dir, rec('b'))).toBeNull();
     appendFileSync(join(dir, 'history.jsonl'), '{"id":"c","outc');
     expect(readHistory(dir).map((r) => r.id)).toEqual(['a', 'b']);
     expect(readHistory(dir, 1).map((r) => r.id)).toEqual(['b']);
     expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')).toHaveLength(3);
+    // The next record does not disappear into the torn line.
+    expect(appendHistory(dir, rec('d'))).toBeNull();
+    expect(readHistory(dir).map((r) => r.id)).toEqual(['a', 'b', 'd']);
+    expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')).toEqual([expect.any(String), expect.any(String), '{"id":"c","outc', expect.stringContaining('"id":"d"'), '']);
   });
 });
 
@@ -179,6 +183,12 @@ describe('health judgement', () => {
     expect(judgeHealth(probe(206, { version: 'v2', slot: 'green' }), expectOk)).toMatchObject({ pass: false, final: false, reason: expect.stringMatching(/allow-degraded/) });
     expect(judgeHealth(probe(206, { version: 'v2', slot: 'green' }), { ...expectOk, allowDegraded: true })).toEqual({ pass: true });
     expect(judgeHealth(probe(503, {}), expectOk)).toMatchObject({ pass: false, final: false });
+    // The reason names the checks that kept the gate shut (the body's sanitised words), nothing else.
+    const body503 = { status: 'unhealthy', checks: [{ name: 'database', status: 'unhealthy', error: 'timeout' }, { name: 'redis', status: 'healthy', latency: 2 }, { name: 'ai_service', status: 'degraded', error: 'not configured' }] };
+    expect(judgeHealth(probe(503, body503), expectOk)).toMatchObject({ pass: false, reason: 'HTTP 503: database unhealthy (timeout), ai_service degraded (not configured)' });
+    expect(judgeHealth(probe(206, { checks: [{ name: 'redis', status: 'degraded', error: 'circuit open' }] }), expectOk)).toMatchObject({ reason: 'HTTP 206: redis degraded (circuit open) (degraded; pass --allow-degraded to accept 206)' });
+    expect(failingChecks('<html>502 Bad Gateway</html>')).toBe('');
+    expect(failingChecks(JSON.stringify({ checks: [{ name: 'x\nINJECTED', status: 'down' }] }))).toBe('x?INJECTED down');
     expect(judgeHealth(probe(null), expectOk)).toMatchObject({ pass: false, final: false, reason: 'no answer (ECONNREFUSED)' });
   });
   it('gate: a healthy answer from the wrong version or slot fails at once (a stale or foreign server)', () => {

@@ -14,7 +14,8 @@ async function ruleHits(file: string, code: string): Promise<string[]> {
   return result!.messages.filter((m) => m.ruleId === RULE || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
 }
 
-describe('deploy CLI self-containment rule', () => {
+// The first lintText loads the whole config (Next's rules, the TypeScript parser): seconds on a busy machine.
+describe('deploy CLI self-containment rule', { timeout: 60_000 }, () => {
   const file = 'scripts/deploy/runtimes/compose.ts';
   const real = readFileSync(join(ROOT, file), 'utf8');
 

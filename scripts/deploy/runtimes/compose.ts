@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import type { ImageRecord, ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
-import { DeployError, EXIT, type Slot } from '../types.ts';
+import { DeployError, EXIT, printable, type Slot } from '../types.ts';
 import { Compose, envOf, newest, tail, type ComposeOptions } from './compose-cli.ts';
 import { imageEnv, Images, serviceOf } from './compose-image.ts';
 import { CONTAINER_SOCKET_DIR } from '../nginx-compose.ts';
@@ -85,11 +85,16 @@ export class ComposeRuntime implements Runtime {
 
   async resolveVersion(requested: string | undefined, recorded?: { image?: ImageRecord }): Promise<ResolvedVersion> {
     const version = requested ?? 'latest';
-    if (!TAG_RE.test(version)) throw new DeployError(`invalid --version "${version}": a Docker tag (letters, digits, _ . -; at most 128)`, EXIT.refused);
+    if (!TAG_RE.test(version)) throw new DeployError(`invalid --version "${printable(version, 60)}": a Docker tag (letters, digits, _ . -; at most 128)`, EXIT.refused);
     this.compose.detect();
     const repository = recorded?.image?.repository ?? this.imageRepo();
     const image = await this.images.plan(repository, version, recorded?.image);
     return { version, source: `image ${repository}:${version} (${this.images.describe(image)})`, image };
+  }
+
+  /** Docker itself reports a taken port or a missing image at `up`, with its own message (resolveVersion already looked for the image). */
+  async validate(): Promise<string | null> {
+    return null;
   }
 
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {

@@ -15,10 +15,11 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { httpGet, type ProbeResult } from '../http-probe.ts';
 import { atomicWrite } from '../atomic-file.ts';
-import { processStartTime, unixConnections } from '../procfs.ts';
+import { isRunning, liveStartTime, pidsWithEnv, procStat, unixConnections } from '../procfs.ts';
 import { SLOT_PRELOAD, SLOT_SOCKET_ENV } from '../slot-env.ts';
 import type { ResolvedVersion, Runtime, SlotInfo } from '../runtime.ts';
-import { DeployError, EXIT, sleep, type Slot } from '../types.ts';
+import { crashPoint } from '../crash-points.ts';
+import { DeployError, EXIT, ioReason, printable, sleep, type Slot } from '../types.ts';
 import { SLOT_ENV } from '../../../lib/deploy-contract.ts';
 
 export interface ProcessRuntimeOptions {
@@ -66,6 +67,36 @@ function portAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** SIGTERM, then SIGKILL to its process group after graceMs; resolves once it no longer runs (a zombie has stopped). */
+async function stopProcess(pid: number, start: string, graceMs: number): Promise<void> {
+  const alive = () => isRunning(pid, start || undefined);
+  if (!alive()) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  crashPoint('stop-sigterm-sent');
+  const deadline = performance.now() + graceMs;
+  while (alive() && performance.now() < deadline) await sleep(50);
+  if (!alive()) return;
+  try {
+    process.kill(-pid, 'SIGKILL'); // its whole process group (it leads its own session)
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  // SIGKILL cannot be ignored; only a task stuck in the kernel (D state) outlives it for long.
+  const killDeadline = performance.now() + 10_000;
+  while (alive()) {
+    if (performance.now() > killDeadline) throw new DeployError(`pid ${pid} did not exit 10 s after SIGKILL (stuck in the kernel?); check it with: ps -o pid,stat,wchan:20,cmd -p ${pid}`);
+    await sleep(20);
+  }
+}
+
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
   private readonly o: Required<Omit<ProcessRuntimeOptions, 'envFile'>> & { envFile?: string };
@@ -81,12 +112,20 @@ export class ProcessRuntime implements Runtime {
     return join(this.o.stateDir, 'logs', `${slot}.log`);
   }
 
+  /** The slot's record, or null when there is none or it is not one (checked by shape: a torn or hand-edited file is no pid to signal). */
   private readMeta(slot: Slot): Meta | null {
     try {
-      return JSON.parse(readFileSync(this.metaFile(slot), 'utf8')) as Meta;
+      const m = JSON.parse(readFileSync(this.metaFile(slot), 'utf8')) as Partial<Meta> | null;
+      if (!m || typeof m !== 'object' || !Number.isInteger(m.pid) || (m.pid as number) <= 0 || typeof m.procStart !== 'string' || typeof m.version !== 'string') return null;
+      return m as Meta;
     } catch {
       return null;
     }
+  }
+
+  /** The recorded process still runs (same pid AND start time; a zombie or a recycled pid does not). */
+  private alive(m: Meta): boolean {
+    return m.procStart !== '' && isRunning(m.pid, m.procStart);
   }
 
   async resolveVersion(requested: string | undefined): Promise<ResolvedVersion> {
@@ -108,7 +147,7 @@ export class ProcessRuntime implements Runtime {
       }
       return { version: `${pkgVersion}+${buildId}`, source: dir };
     }
-    if (!VERSION_RE.test(requested)) throw new DeployError(`invalid --version "${requested}": letters, digits and . _ + - only`, EXIT.refused);
+    if (!VERSION_RE.test(requested)) throw new DeployError(`invalid --version "${printable(requested, 60)}": letters, digits and . _ + - only (at most 128, starting with a letter or digit)`, EXIT.refused);
     const dir = join(this.o.releasesDir, requested);
     if (!existsSync(join(dir, 'server.js'))) {
       // A version recorded from a `latest` deploy ("1.0.0+<BUILD_ID>") names the current build.
@@ -125,7 +164,7 @@ export class ProcessRuntime implements Runtime {
       try {
         fromFile = parseEnv(readFileSync(this.o.envFile, 'utf8')) as Record<string, string>;
       } catch {
-        throw new DeployError(`cannot read the environment file ${this.o.envFile}`, EXIT.refused);
+        throw new DeployError(`cannot read the environment file ${this.o.envFile}`, EXIT.failed);
       }
     }
     const env: Record<string, string> = { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...fromFile };
@@ -134,6 +173,22 @@ export class ProcessRuntime implements Runtime {
     Object.assign(env, { PORT: String(this.o.ports[slot]), HOSTNAME: this.o.host, [SLOT_ENV.version]: version, [SLOT_ENV.slot]: slot });
     Object.assign(env, { [SLOT_SOCKET_ENV.socket]: this.socketPath(slot), [SLOT_SOCKET_ENV.liveLink]: join(this.o.switchDir, 'live.sock') });
     return env as NodeJS.ProcessEnv;
+  }
+
+  async validate(slot: Slot): Promise<string | null> {
+    if (this.o.envFile) {
+      try {
+        parseEnv(readFileSync(this.o.envFile, 'utf8'));
+      } catch (err) {
+        return `cannot read the environment file ${this.o.envFile}: ${ioReason(err)}`;
+      }
+    }
+    const port = this.o.ports[slot];
+    if (!(await portAnswers(this.o.host, port))) return null;
+    // Our own slot (a leftover, or an instant rollback's running slot): start() stops or reuses it.
+    const m = this.readMeta(slot);
+    if ((m && this.alive(m)) || pidsWithEnv(`${SLOT_SOCKET_ENV.socket}=${this.socketPath(slot)}`).length > 0) return null;
+    return `port ${port} for the ${slot} slot is in use by another process (not a ${slot} slot of this state directory); free it, or choose another --${slot}-port`;
   }
 
   async start(slot: Slot, v: ResolvedVersion): Promise<SlotInfo> {
@@ -151,7 +206,8 @@ export class ProcessRuntime implements Runtime {
       const pid = child.pid;
       if (pid === undefined) throw new DeployError(`could not start ${this.o.nodeBin} for the ${slot} slot`);
       child.unref();
-      const meta: Meta = { pid, procStart: processStartTime(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
+      crashPoint('spawned'); // running, but not recorded yet: only its SLOT_SOCKET entry finds it (stop())
+      const meta: Meta = { pid, procStart: liveStartTime(pid) ?? '', version: v.version, dir: v.source, port, startedAt: new Date().toISOString() };
       atomicWrite(this.metaFile(slot), `${JSON.stringify(meta)}\n`);
       return { slot, running: true, pid, version: v.version, startedAt: meta.startedAt, detail: `port ${port}` };
     } finally {
@@ -162,35 +218,23 @@ export class ProcessRuntime implements Runtime {
   async inspect(slot: Slot): Promise<SlotInfo> {
     const m = this.readMeta(slot);
     if (!m) return { slot, running: false };
-    const running = processStartTime(m.pid) === m.procStart && m.procStart !== '';
+    const running = this.alive(m);
     return { slot, running, pid: running ? m.pid : undefined, version: m.version, startedAt: m.startedAt, detail: `port ${m.port}, ${m.dir}` };
   }
 
+  /**
+   * Stops the recorded process and any other process serving this slot's socket: a deploy killed
+   * between spawning a slot and recording its pid leaves one nobody else knows about (found by its
+   * SLOT_SOCKET environment entry, which names this switch directory's socket of this slot only).
+   */
   async stop(slot: Slot, graceMs: number): Promise<void> {
     const m = this.readMeta(slot);
-    if (!m) return;
-    const alive = () => processStartTime(m.pid) === m.procStart && m.procStart !== '';
-    if (alive()) {
-      try {
-        process.kill(m.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      const deadline = performance.now() + graceMs;
-      while (alive() && performance.now() < deadline) await sleep(50);
-      if (alive()) {
-        try {
-          process.kill(-m.pid, 'SIGKILL'); // its whole process group (it leads its own session)
-        } catch {
-          try {
-            process.kill(m.pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }
-        while (alive()) await sleep(20);
-      }
-    }
+    const procs = new Map<number, string>();
+    if (m && this.alive(m)) procs.set(m.pid, m.procStart);
+    // Only the top of each tree: a child inherits the environment, and its parent stops it (process group).
+    const strays = pidsWithEnv(`${SLOT_SOCKET_ENV.socket}=${this.socketPath(slot)}`);
+    for (const pid of strays) if (!procs.has(pid) && !strays.includes(procStat(pid)?.ppid ?? -1)) procs.set(pid, liveStartTime(pid) ?? '');
+    await Promise.all([...procs].map(([pid, start]) => stopProcess(pid, start, graceMs)));
     rmSync(this.metaFile(slot), { force: true });
   }
 
@@ -207,7 +251,7 @@ export class ProcessRuntime implements Runtime {
 
   async connections(slot: Slot): Promise<number | null> {
     const m = this.readMeta(slot);
-    if (!m || processStartTime(m.pid) !== m.procStart) return 0; // not running: nothing open
+    if (!m || !this.alive(m)) return 0; // not running: nothing open
     return unixConnections(m.pid, this.socketPath(slot));
   }
 
