@@ -78,45 +78,40 @@ export async function watchNewSlot(run: SwitchedRun, plan: Plan, at: SwitchTimes
   if (m.ok) return undefined;
   const why = m.cause === 'traffic' ? `traffic verdict: ${m.reason}` : `monitor failed: ${m.reason}`;
   ctx.log.error(`monitor: ${target} is failing after the switch: ${why}`);
-  const noFallback = await whyNoFallback(run, plan);
-  if (noFallback) return stayOnFailing(run, plan, why, noFallback);
-  await flipBack(run, from!, target);
-  return journal.finish('rolled back', EXIT.rolledBack, why);
-}
-
-/** Why there is no slot to flip back to, or null when `from` still runs. */
-async function whyNoFallback(run: SwitchedRun, plan: Plan): Promise<string | null> {
-  const { from, target } = plan;
-  if (!from) return 'this was the first deploy: no other slot ever served traffic';
-  if (from === target) return `${target} was redeployed in place (--force): its previous version no longer runs`;
-  if (!(await run.ctx.runtime.inspect(from)).running) return `${from}, the slot traffic left, is no longer running`;
-  return null;
-}
-
-/**
- * Nothing to flip back to: traffic stays on the failing slot (state.json records it as live, so
- * the run is consistent and its intent is cleared). Exit 7 and the one command that helps.
- */
-async function stayOnFailing(run: SwitchedRun, plan: Plan, why: string, noFallback: string): Promise<DeployResult> {
-  const { target, from, resolved } = plan;
-  const { before, ctx } = run;
+  const { runtime } = ctx;
+  if (oldSlot && (await runtime.inspect(oldSlot)).running) {
+    await flipBack(run, oldSlot, target);
+    return journal.finish('rolled back', EXIT.rolledBack, why);
+  }
+  const msg = noFlipBackMessage(plan, run.before, { target: (await runtime.inspect(target)).running }, why);
   // The idle invariant (live = backup = the recorded slot): a dead old slot is no fallback anyway.
   try {
     if (ctx.nginx.links.read('backup') !== target) ctx.nginx.links.point('backup', target);
   } catch (err) {
-    run.journal.warn(`${(err as Error).message}; the next command points it at ${target}`);
+    journal.warn(`${(err as Error).message}; the next command points it at ${target}`);
   }
-  // What --rollback would do from the state this run wrote: return to `previous` and its recorded version.
+  journal.warn(`no other slot is running to flip back to; traffic stays on the failing ${target}`);
+  return journal.finish('failing', EXIT.liveFailing, msg);
+}
+
+/**
+ * The monitor failed and no slot runs to flip back to (first deploy, in-place --force, the old
+ * slot stopped): traffic stays on the failing slot, which state.json records as live (the run is
+ * consistent). The operator's one line: why there is no flip-back, whether the slot still runs,
+ * and the fix that exists: --rollback when an earlier version is recorded (from the state this run
+ * wrote: `previous` and its version), else a fixed version.
+ */
+export function noFlipBackMessage(plan: Plan, before: DeployState, running: { target: boolean }, why: string): string {
+  const { from, target, resolved } = plan;
+  const reason = !from ? 'this was the first deploy: no other slot ever served traffic' : from === target ? `${target} was redeployed in place (--force): its previous version no longer runs` : `${from}, the slot traffic left, is no longer running`;
   const previous = target === from ? before.previous : from;
   const back = previous ?? otherSlot(target);
   const recorded = back !== target ? before.slots[back]?.version : undefined;
   const fix = recorded
     ? `roll back to ${back} (version ${printable(recorded)}), which starts it again: ./scripts/deploy-blue-green.sh --rollback; or deploy a fixed version: ./scripts/deploy-blue-green.sh --version VERSION`
-    : `no earlier version is recorded to roll back to: deploy a fixed version: ./scripts/deploy-blue-green.sh --version VERSION`;
-  const down = (await ctx.runtime.inspect(target)).running ? '' : ', NOT RUNNING: nothing answers users';
-  const msg = `${why}. NOT flipped back: ${noFallback}. Traffic stays on ${target} (version ${printable(resolved.version)}${down}), which state.json records as live. Fix: ${fix}`;
-  run.journal.warn(`no other slot is running to flip back to; traffic stays on the failing ${target}`);
-  return run.journal.finish('failing', EXIT.liveFailing, msg);
+    : 'no earlier version is recorded to roll back to: deploy a fixed version: ./scripts/deploy-blue-green.sh --version VERSION';
+  const down = running.target ? '' : ', NOT RUNNING: nothing answers users';
+  return `${why}. NOT flipped back: ${reason}. Traffic stays on ${target} (version ${printable(resolved.version)}${down}), which state.json records as live. Fix: ${fix}`;
 }
 
 /**

@@ -11,6 +11,8 @@ import { main, USAGE } from '../../scripts/deploy/cli.ts';
 import { resolveConfig } from '../../scripts/deploy/config.ts';
 import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
 import { healthDetail, monitor, notCountedBecause, type TrafficPoller } from '../../scripts/deploy/monitor.ts';
+import { noFlipBackMessage } from '../../scripts/deploy/post-switch.ts';
+import type { DeployState } from '../../scripts/deploy/state.ts';
 import { describeTraffic, type TrafficRecord } from '../../scripts/deploy/traffic-watch.ts';
 import type { TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
 import { DeployError, EXIT, silentLogger } from '../../scripts/deploy/types.ts';
@@ -180,5 +182,36 @@ describe('describeTraffic (summary and status lines)', () => {
     expect(lines.join('\n')).toMatch(/flip-back decided 2\.1 s after the switch, by the traffic verdict/);
     expect(describeTraffic({ ...t, flip: false, monitorOnly: true, decidedAfterMs: undefined })[0]).toMatch(/^traffic verdict: regressed \(--monitor-only: not flipped back\)/);
     expect(describeTraffic(undefined)).toEqual([]);
+  });
+});
+
+describe('a failed monitor window with no slot to flip back to (exit 7): the operator\'s message', () => {
+  const why = 'monitor failed: 3 consecutive failed probes';
+  const at = '2026-11-30T10:00:00.000Z';
+  const resolved = { version: 'v2', source: 'releases/v2' };
+
+  it('first deploy: no earlier version to roll back to, so the fix is a fixed version', () => {
+    const before: DeployState = { active: null, previous: null, slots: {}, updatedAt: null };
+    const msg = noFlipBackMessage({ from: null, target: 'blue', resolved, reuse: false }, before, { target: true }, why);
+    expect(msg).toBe(`${why}. NOT flipped back: this was the first deploy: no other slot ever served traffic. Traffic stays on blue (version v2), which state.json records as live. Fix: no earlier version is recorded to roll back to: deploy a fixed version: ./scripts/deploy-blue-green.sh --version VERSION`);
+  });
+
+  it('in-place --force redeploy: --rollback returns to the recorded previous slot, and the message says the slot is down when it is', () => {
+    const before: DeployState = { active: 'blue', previous: 'green', slots: { blue: { version: 'v1', deployedAt: at }, green: { version: 'v0', deployedAt: at } }, updatedAt: null };
+    const msg = noFlipBackMessage({ from: 'blue', target: 'blue', resolved, reuse: false }, before, { target: false }, why);
+    expect(msg).toContain('NOT flipped back: blue was redeployed in place (--force): its previous version no longer runs. Traffic stays on blue (version v2, NOT RUNNING: nothing answers users)');
+    expect(msg).toContain('Fix: roll back to green (version v0), which starts it again: ./scripts/deploy-blue-green.sh --rollback');
+  });
+
+  it('the old slot stopped during the window: --rollback restarts it with its recorded version', () => {
+    const before: DeployState = { active: 'green', previous: null, slots: { green: { version: 'v1', deployedAt: at } }, updatedAt: null };
+    const msg = noFlipBackMessage({ from: 'green', target: 'blue', resolved, reuse: false }, before, { target: true }, 'traffic verdict: blue regressed: /status: 5xx');
+    expect(msg).toBe('traffic verdict: blue regressed: /status: 5xx. NOT flipped back: green, the slot traffic left, is no longer running. Traffic stays on blue (version v2), which state.json records as live. Fix: roll back to green (version v1), which starts it again: ./scripts/deploy-blue-green.sh --rollback; or deploy a fixed version: ./scripts/deploy-blue-green.sh --version VERSION');
+  });
+
+  it('the exit code is its own: not 1 (traffic is where it was), not 3 (flipped back), not 6 (unrecorded)', () => {
+    expect(EXIT.liveFailing).toBe(7);
+    expect(new Set(Object.values(EXIT)).size).toBe(Object.values(EXIT).length);
+    expect(USAGE).toMatch(/7 the new slot failed after the\s+switch with no slot to flip back to/);
   });
 });
