@@ -13,6 +13,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writ
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../support/proc.ts';
 
 export const RUN_DIR = '/run/unite-hub-docker-test';
 /** Persistent: the test engine's data-root (images, build cache) and its log. */
@@ -57,14 +58,6 @@ export function lastLines(text: string, n = 5): string {
   return text.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,7 @@
 // The compose runtime and the compose nginx control, driven through the docker / docker-compose
-// STAND-IN (tests/support/docker-standin-cli.ts; there is no Docker engine here, and this is the
-// only stand-in). It checks the exact commands docker receives, that docker's errors reach the
+// STAND-IN (tests/support/docker-standin-cli.ts). The real engine path is `npm run test:docker`
+// (tests/docker/: the image built, the compose stack deployed, switched and rolled back); this
+// suite keeps the compose runtime's contract fast and engine-free, so integration needs no dockerd. It checks the exact commands docker receives, that docker's errors reach the
 // operator, and — because the stand-in runs the real production build for a slot container, with
 // the compose file's env_file, on the port the compose file publishes — that the health gate's
 // probe, the version and the graceful stop are real. Real Postgres and Redis back the app.

@@ -1,6 +1,7 @@
-// The image cannot be built here (no Docker engine), so this test does what the runtime stage
-// does, read from the Dockerfile itself: lays out the files its COPY lines copy, starts its CMD in
-// its WORKDIR with its ENV as an unprivileged user, and runs its own HEALTHCHECK command the way
+// The real image's HEALTHCHECK runs under Docker in `npm run test:docker` (tests/docker/). This
+// engine-free test catches a broken HEALTHCHECK in seconds: it does what the runtime stage does,
+// read from the Dockerfile itself: lays out the files its COPY lines copy, starts its CMD in its
+// WORKDIR with its ENV as an unprivileged user, and runs its own HEALTHCHECK command the way
 // Docker would (same user, same environment, killed after --timeout). Real Postgres and Redis
 // provide what production env validation requires; the Anthropic API is the local stand-in.
 // Only PORT differs from the image (a free port instead of 3000, which another test may hold).

@@ -1,7 +1,7 @@
-// STAND-IN for the `docker` and `docker-compose` executables. There is no Docker engine on the
-// development and CI machines, so the compose runtime's tests put this first on PATH (see
-// docker-standin.ts). It is the ONLY stand-in of the container work, and it only exists because
-// no engine can run here. It records every argv (calls.jsonl) and answers the way docker does for
+// STAND-IN for the `docker` and `docker-compose` executables. The compose runtime's integration
+// tests put this first on PATH (see docker-standin.ts) so they run without a Docker engine; the
+// real engine path is `npm run test:docker` (tests/docker/). It is the ONLY stand-in of the
+// container work. It records every argv (calls.jsonl) and answers the way docker does for
 // the commands the deploy CLI uses: the same output shapes (`ps -q` ids, `inspect` JSON,
 // `image inspect`), the same "No such image" / "manifest unknown" errors and exit codes. A slot
 // service that `up` starts is the real production build run as the image's CMD runs it (`node

@@ -1,5 +1,6 @@
 // Puts the docker / docker-compose STAND-IN (docker-standin-cli.ts) first on PATH for one test.
-// There is no Docker engine here; this is the only stand-in of the container work. The stand-in
+// Integration tests run engine-free (the real engine path is `npm run test:docker`); this is the
+// only stand-in of the container work. The stand-in
 // records every argv it receives and keeps its "engine" state (images, containers) in a JSON file.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ export function installDockerStandIn(initial: Partial<StandInState> = {}, opts: 
   writeFileSync(join(dir, 'calls.jsonl'), '');
   for (const tool of ['docker', 'docker-compose']) {
     const bin = join(dir, tool);
-    writeFileSync(bin, `#!/bin/sh\n# Test stand-in for ${tool} (no Docker engine on this machine).\nexec "${process.execPath}" "${CLI}" ${tool} "$@"\n`);
+    writeFileSync(bin, `#!/bin/sh\n# Test stand-in for ${tool} (engine-free integration tests; see docker-standin-cli.ts).\nexec "${process.execPath}" "${CLI}" ${tool} "$@"\n`);
     chmodSync(bin, 0o755);
   }
   const read = () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StandInState;
