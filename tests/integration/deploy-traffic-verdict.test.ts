@@ -45,12 +45,19 @@ afterAll(async () => {
 const chunk = readdirSync(join(SERVER_JS, '..', '.next', 'static', 'chunks')).find((f) => f.endsWith('.js'))!;
 const PATHS = ['/', '/status', '/api/status', '/api/health/live', `/_next/static/chunks/${chunk}`];
 
-/** Runs the CLI under 130 req/s of mixed routes (a baseline's worth of traffic first). */
+/** Runs the CLI under 130 req/s of mixed routes (a baseline's worth of traffic first, on a slot live for >= 10 s). */
 async function deployUnderLoad(args: string[]): Promise<{ run: CliRun; load: LoadStats }> {
   const load = startLoad({ url: stack.nginxUrl, paths: PATHS, weights: [3, 2, 3, 1, 1], rate: 130, concurrency: 64, maxRequests: 12_000, maxDurationMs: 90_000 });
   let run: CliRun;
   try {
     await load.waitForResponses(600, 30_000);
+    // The baseline starts only once the live slot's own warm-up is over (its deployedAt + the 5 s
+    // verdict warm-up) and ends when the new slot starts: right after beforeAll's deploy of blue
+    // that left a fraction of a second of baseline. Let the live slot serve 10 s first, as a
+    // production slot would have (the new slot's start then leaves >= 5 s of baseline).
+    const s0 = JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { active: string; slots: Record<string, { deployedAt: string }> };
+    const liveFor = Date.now() - Date.parse(s0.slots[s0.active]!.deployedAt);
+    if (liveFor < 10_000) await new Promise((r) => setTimeout(r, 10_000 - liveFor));
     run = await stack.cli(args, { timeoutMs: 80_000 });
   } finally {
     await load.stop();
