@@ -44,6 +44,11 @@ async function deploy(s: DeployStack, args: string[], paths: string[]): Promise<
   const load = startLoad({ url: s.nginxUrl, paths, weights: [3, 2, 3, 1, 1], rate: RATE, concurrency: 64, maxRequests: RATE * 150, maxDurationMs: 150_000 });
   try {
     await load.waitForResponses(RATE * 4, 60_000); // a few seconds of baseline before the new slot starts
+    // The baseline starts after the live slot's own warm-up (deployedAt + 5 s): a slot switched to
+    // moments ago (the first deploy) would leave none. Give it 10 s live, as in the integration test.
+    const st = JSON.parse(readFileSync(join(s.stateDir, 'state.json'), 'utf8')) as { active: string; slots: Record<string, { deployedAt: string }> };
+    const liveFor = Date.now() - Date.parse(st.slots[st.active]!.deployedAt);
+    if (liveFor < 10_000) await new Promise((r) => setTimeout(r, 10_000 - liveFor));
     const r = await s.cli(args, { timeoutMs: 140_000 });
     return { rec: lastRecord(s), exit: r.code, load: load.stats(), output: r.output };
   } finally {
@@ -97,7 +102,7 @@ export async function trafficVerdictReport(s: DeployStack): Promise<string> {
   const rate = Math.round(clean.reduce((a, r) => a + r.load.ratePerSec, 0) / clean.length);
 
   return [
-    `Process runtime; load: ${RATE} req/s target through nginx of GET /, /status, /api/status (pages and an API, judged), /api/health/live and a static chunk (not judged), weights 3:2:3:1:1, on up to 64 keep-alive connections; about 4 s of it before each deploy starts. Monitor: the production interval (1 s), failures (3) and probe timeout (5 s), window ${WINDOW} s (the default is 60 s); verdict defaults. Bad releases: the production build wrapped by tests/support/bad-release.ts, health 200. Load average at the start: ${load0}.`,
+    `Process runtime; load: ${RATE} req/s target through nginx of GET /, /status, /api/status (pages and an API, judged), /api/health/live and a static chunk (not judged), weights 3:2:3:1:1, on up to 64 keep-alive connections; about 4 s of it before each deploy starts (and the live slot live for at least 10 s). Monitor: the production interval (1 s), failures (3) and probe timeout (5 s), window ${WINDOW} s (the default is 60 s); verdict defaults. Bad releases: the production build wrapped by tests/support/bad-release.ts, health 200. Load average at the start: ${load0}.`,
     '',
     table(
       ['bad release', 'exit codes', 'decided by', 'switch -> flip-back decision, ms (min / median / max)', 'users\' requests that got the bad answer (min / median / max)', 'requests the bad release served'],
