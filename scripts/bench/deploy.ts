@@ -1,6 +1,6 @@
 // npm run bench:deploy — blue/green deploy numbers on this machine, under continuous load through
 // real nginx to the real production build (Postgres, Redis and the Anthropic stand-in as in the
-// integration tests), process runtime. Three parts:
+// integration tests), process runtime. Four parts:
 //  1. single deploy, rollback and a crash in the monitor window (flip-back): requests failed,
 //     client retries, switch latency, each phase's duration; the same on the compose runtime and
 //     (2 replicas per slot, a replica killed in the monitor) on a one-node swarm;
@@ -9,7 +9,9 @@
 //     streaming requests (SSE, tests/support/stream-release.ts) opened before each switch: failed
 //     requests, client retries, long requests cut, switch latency (switch decided -> first
 //     response from the new slot, as the CLI measures it), nginx worker pids before/after.
-//  3. kill at every phase (scripts/bench/deploy-crash.ts): requests failed, time to consistent.
+//  3. kill at every phase (scripts/bench/deploy-crash.ts): requests failed, time to consistent;
+//  4. the traffic verdict (scripts/bench/deploy-verdict.ts): time to the flip-back decision per bad
+//     release, bad answers users got meanwhile, false flip-backs over clean deploys, log CPU.
 // Prints and appends to docs/BENCHMARKS.md.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { openStream, type StreamResult } from '../../tests/support/stream-releas
 import type { HistoryRecord } from '../deploy/state.ts';
 import { composeRuntimeRows } from './deploy-compose.ts';
 import { swarmRuntimeRows } from './deploy-swarm.ts';
+import { trafficVerdictReport } from './deploy-verdict.ts';
 import { appendReport, table } from './report.ts';
 import { benchCrashMatrix } from './deploy-crash.ts';
 
@@ -70,6 +73,11 @@ function failedCell(l: LoadStats): string {
   return kinds.length ? `${failed(l)} (${kinds.join(', ')})` : String(failed(l));
 }
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+/** Issue 14's rows: bad releases flipped back by the traffic verdict, clean deploys under load, log CPU (deploy-verdict.ts). */
+async function trafficVerdictSection(s: DeployStack): Promise<void> {
+  appendReport('Deploy: traffic verdict under load', 'npm run bench:deploy', await trafficVerdictReport(s));
+}
 
 const stack = await startDeployStack();
 // Production probe timeout and failure threshold (the test stack's 2 s / 2 are for quiet test runs;
@@ -178,6 +186,9 @@ try {
 
   // ---- 3. killed at every phase, then the next command (scripts/bench/deploy-crash.ts)
   await benchCrashMatrix(stack, commit);
+
+  // ---- 4. the traffic verdict (scripts/bench/deploy-verdict.ts)
+  await trafficVerdictSection(stack);
 } finally {
   await stack.stop();
 }

@@ -8,13 +8,17 @@ import { runDeploy, type DeployRequest } from './deploy.ts';
 import { dryRun } from './dry-run.ts';
 import { collectStatus, formatStatus } from './status.ts';
 import { armCrashPoints, CRASH_ENV } from './crash-points.ts';
+import { describeTraffic } from './traffic-watch.ts';
 import { AbortedError, consoleLogger, DeployError, EXIT, isSlot, printable, type Logger, type Slot } from './types.ts';
 import { setUp } from './wiring.ts';
 
 /** "default X", plus the container runtimes' own defaults where they differ (nginx-lb on port 80, ...). */
 function defaults(name: OptionName): string {
+  const o = OPTIONS[name];
+  // An empty default is described by the help text itself (--traffic-log: per runtime; --verdict-exclude: none).
+  if (o.kind === 'flag') return ', default off';
   const own = (['compose', 'swarm'] as const).filter((r) => RUNTIME_DEFAULTS[r][name]).map((r) => `; ${r} runtime: ${RUNTIME_DEFAULTS[r][name]}`);
-  return `default ${OPTIONS[name].def}${own.join('')}`;
+  return o.def === '' ? '' : `, default ${o.def}${own.join('')}`;
 }
 
 export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [options]
@@ -31,12 +35,13 @@ export const USAGE = `usage: ./scripts/deploy-blue-green.sh [blue|green] [option
   --allow-degraded     accept HTTP 206 (degraded) as healthy in the gate and the monitor
   --help               this text
 ${Object.entries(OPTIONS)
-  .map(([name, o]) => `  --${`${name} ${o.kind === 'seconds' ? 'SECONDS' : o.kind === 'count' ? 'N' : 'VALUE'}`.padEnd(24)} ${o.help} [${o.env}, ${defaults(name as OptionName)}]`)
+  .map(([name, o]) => `  --${`${name}${o.kind === 'flag' ? '' : o.kind === 'seconds' ? ' SECONDS' : o.kind === 'count' ? ' N' : ' VALUE'}`.padEnd(32)} ${o.help} [${o.env}${o.kind === 'flag' ? '=1' : ''}${defaults(name as OptionName)}]`)
   .join('\n')}
 
 exit codes: 0 done, 1 failed (traffic unchanged), 2 usage, 3 rolled back after the switch,
             4 another deploy holds the lock, 5 refused (nothing started), 6 traffic moved but
-            could not be recorded (the next command reconciles), 130 interrupted`;
+            could not be recorded (the next command reconciles), 7 the new slot failed after the
+            switch with no slot to flip back to (traffic stays on it: act now), 130 interrupted`;
 
 export interface CliIo {
   log: Logger;
@@ -53,7 +58,8 @@ function usageError(msg: string, io: CliIo): number {
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const stringOpts = Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }]));
+  // Options of kind 'flag' (--monitor-only) take no value; the rest take one.
+  const stringOpts = Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.kind === 'flag' ? ('boolean' as const) : ('string' as const) }]));
   let parsed;
   try {
     parsed = parseArgs({
@@ -93,7 +99,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     const flags: Partial<Record<OptionName, string>> = {};
     const values = v as Record<string, unknown>;
-    for (const k of Object.keys(OPTIONS) as OptionName[]) if (typeof values[k] === 'string') flags[k] = values[k] as string;
+    for (const k of Object.keys(OPTIONS) as OptionName[]) if (typeof values[k] === 'string' || values[k] === true) flags[k] = values[k] === true ? '1' : (values[k] as string);
     // --runtime / DEPLOY_RUNTIME picks the runtime and with it the nginx control (wiring.ts).
     const env = io.env ?? process.env;
     const { config, runtime, nginx } = setUp(flags, env, REPO_ROOT);
@@ -122,6 +128,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const { exitCode, record } = await runDeploy(ctx, req);
     io.print(`\n${record.kind} ${record.outcome.toUpperCase()}: ${record.from ?? '(none)'} -> ${record.target ?? '?'} version ${record.version ?? '?'} (exit ${exitCode})`);
     for (const p of record.phases) io.print(`  ${p.name.padEnd(10)} ${String(p.ms).padStart(7)} ms  ${p.ok ? 'ok  ' : 'FAIL'}  ${p.detail ?? ''}`);
+    for (const l of describeTraffic(record.traffic)) io.print(`  ${l}`);
     for (const w of record.warnings) io.print(`  warning: ${w}`);
     if (record.error) io.print(`  error: ${record.error}`);
     return exitCode;

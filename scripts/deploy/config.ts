@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SOCKET_PATH_MAX } from './slot-env.ts';
+import { resolveTrafficConfig, TRAFFIC_CLI_OPTIONS, type TrafficConfig } from './traffic-config.ts';
 import { DeployError, EXIT, type Slot } from './types.ts';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -31,6 +32,8 @@ export interface DeployConfig {
   monitorMs: number;
   monitorIntervalMs: number;
   monitorFailures: number;
+  /** The traffic verdict during the monitor window (traffic-watch.ts). */
+  traffic: TrafficConfig;
   confirmTimeoutMs: number;
   drainTimeoutMs: number;
   stopGraceMs: number;
@@ -58,9 +61,9 @@ export const OPTIONS = {
   'env-file': { env: 'DEPLOY_ENV_FILE', def: '.env.production', kind: 'path', help: "the app's environment file (process runtime)" },
   'gate-interval': { env: 'DEPLOY_GATE_INTERVAL', def: '5', kind: 'seconds', help: 'health gate: seconds between probes' },
   'gate-timeout': { env: 'DEPLOY_GATE_TIMEOUT', def: '60', kind: 'seconds', help: 'health gate: give up after this many seconds' },
-  'probe-timeout': { env: 'DEPLOY_PROBE_TIMEOUT', def: '5', kind: 'seconds', help: 'timeout of every single probe' },
-  monitor: { env: 'DEPLOY_MONITOR', def: '30', kind: 'seconds', help: 'post-switch monitor window (0 = off)' },
-  'monitor-interval': { env: 'DEPLOY_MONITOR_INTERVAL', def: '2', kind: 'seconds', help: 'seconds between monitor probes' },
+  'probe-timeout': { env: 'DEPLOY_PROBE_TIMEOUT', def: '5', kind: 'seconds', help: "timeout of every single probe; keep it above the app's HEALTH_CHECK_TIMEOUT_MS (2 s), or a slow dependency check looks like a dead slot" },
+  monitor: { env: 'DEPLOY_MONITOR', def: '60', kind: 'seconds', help: 'post-switch monitor window: health probes and the traffic verdict (0 = off)' },
+  'monitor-interval': { env: 'DEPLOY_MONITOR_INTERVAL', def: '1', kind: 'seconds', help: 'seconds between monitor probes, and between traffic verdicts' },
   'monitor-failures': { env: 'DEPLOY_MONITOR_FAILURES', def: '3', kind: 'count', help: 'consecutive failed monitor probes that trigger the flip-back' },
   'confirm-timeout': { env: 'DEPLOY_CONFIRM_TIMEOUT', def: '10', kind: 'seconds', help: 'switch: wait this long for nginx to answer from the new slot' },
   'drain-timeout': { env: 'DEPLOY_DRAIN_TIMEOUT', def: '30', kind: 'seconds', help: 'drain: wait at most this long for the old slot to finish its open connections (long requests included)' },
@@ -69,6 +72,7 @@ export const OPTIONS = {
   stack: { env: 'DEPLOY_STACK', def: 'unite-hub', kind: 'string', help: 'swarm runtime: the stack name (services <stack>_blue, <stack>_green, ...)' },
   'endpoint-mode': { env: 'DEPLOY_ENDPOINT_MODE', def: 'vip', kind: 'string', help: 'swarm runtime: vip (service VIPs) or dnsrr (DNS round robin: hosts without ip_vs); a running stack keeps its mode' },
   'env-secret': { env: 'DEPLOY_ENV_SECRET', def: 'unite-hub-env', kind: 'string', help: "swarm runtime: the Swarm secret holding the app's env file, for the deployed slot" },
+  ...TRAFFIC_CLI_OPTIONS,
   wait: { env: 'DEPLOY_LOCK_WAIT', def: '0', kind: 'seconds', help: 'wait up to this many seconds for a running deploy to release the lock' },
 } as const;
 
@@ -144,6 +148,7 @@ export function resolveConfig(flags: Flags, env: Env, root: string, runtime: Run
     monitorMs: secs('monitor'),
     monitorIntervalMs: secs('monitor-interval', 0.05),
     monitorFailures: num('monitor-failures', get('monitor-failures'), 1, 100, true),
+    traffic: resolveTrafficConfig((n) => flags[n] ?? env[OPTIONS[n].env], { runtime, root, nginxPrefix: path('nginx-prefix'), stateDir: path('state-dir'), switchDir, resolvePath: (p) => resolve(root, p) }),
     confirmTimeoutMs: secs('confirm-timeout', 0.1),
     drainTimeoutMs: secs('drain-timeout'),
     stopGraceMs: secs('stop-grace'),

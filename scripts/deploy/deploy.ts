@@ -1,26 +1,27 @@
 // The deploy (and --rollback) orchestration: lock -> reconcile -> plan -> preflight -> start ->
-// health gate -> switch -> monitor (flip back on failure) -> drain -> stop old -> history. Every
-// step is its own module; this file decides the order and what to undo when a step fails or the
-// operator hits Ctrl-C. Traffic moves by re-pointing nginx's live/backup links (switch.ts): no step
-// reloads nginx. Before each step that changes the world, its intent is written to the state
-// directory (intent.ts), so a run killed anywhere is completed or undone by the next command
-// (reconcile.ts), which every deploy runs first.
+// health gate -> warm-up -> switch -> monitor with the traffic verdict (flip back on failure:
+// post-switch.ts) -> drain -> stop old -> history. Every step is its own module; this file decides
+// the order and what to undo when a step fails or the operator hits Ctrl-C. Traffic moves by
+// re-pointing nginx's live/backup links (switch.ts): no step reloads nginx. Before each step that
+// changes the world, its intent is written to the state directory (intent.ts), so a run killed
+// anywhere is completed or undone by the next command (reconcile.ts), which every deploy runs first.
 import { crashPoint } from './crash-points.ts';
 import { drainAndStop } from './drain.ts';
-import { GateFailedError, healthGate } from './health-gate.ts';
+import { GateFailedError, gateStep } from './health-gate.ts';
 import { describeProbe } from './http-probe.ts';
 import { RunIntent, intentPath } from './intent.ts';
 import { Journal, type DeployResult } from './journal.ts';
 import { acquireLock } from './lock.ts';
-import { monitor } from './monitor.ts';
 import { planDeploy, refuseServingTarget, type DeployContext, type DeployRequest, type Plan } from './plan.ts';
 import { preflight } from './preflight.ts';
+import { drainOptions, flipBack, stateNotWritten, switchOptions, watchNewSlot, type SwitchedRun } from './post-switch.ts';
 import { liveStartTime } from './procfs.ts';
 import { reconcileBeforeDeploy } from './reconcile.ts';
 import { switchTraffic } from './switch.ts';
 import type { SlotInfo } from './runtime.ts';
-import { appendHistory, readState, stateFile, writeState, type DeployState } from './state.ts';
+import { appendHistory, readState, writeState, type DeployState } from './state.ts';
 import { AbortedError, DeployError, EXIT, ioReason, throwIfAborted, type Slot } from './types.ts';
+import { warmNewSlot } from './warmup.ts';
 
 export type { DeployResult } from './journal.ts';
 
@@ -65,6 +66,9 @@ class Deployment {
   /** What start() reported (the image a container runtime runs, recorded in state.json). */
   private startedInfo: SlotInfo | undefined;
   private switched = false;
+  /** Epoch ms: the new slot was started (the traffic baseline ends there) and the live link moved. */
+  private startedAt: number | undefined;
+  private switchedAt = 0;
   /** The state before the switch: a flip-back restores it. */
   private before: DeployState | undefined;
   /** Set when traffic moved but the record could not follow: the run ends with EXIT.unrecorded and keeps its intent. */
@@ -95,13 +99,15 @@ class Deployment {
     throwIfAborted(this.ctx.signal);
     await this.startTarget(plan);
     this.intent.must('gate');
-    const gatePassed = await this.gate(plan);
+    const gatePassed = await gateStep(this.ctx, this.journal, plan, this.req);
+    throwIfAborted(this.ctx.signal);
+    await warmNewSlot(this.ctx, this.journal, plan, gatePassed);
     throwIfAborted(this.ctx.signal);
     const unrecorded = await this.switchTo(plan, gatePassed);
     if (unrecorded) return unrecorded;
     this.intent.may('monitor');
     crashPoint('started');
-    const failedAfterSwitch = await this.watch(plan);
+    const failedAfterSwitch = await watchNewSlot(this.switchedRun(), plan, { startedAt: this.startedAt, switchedAt: this.switchedAt });
     if (failedAfterSwitch) return failedAfterSwitch;
     await this.drainOld(plan);
     return this.journal.finish('success', EXIT.ok);
@@ -141,39 +147,9 @@ class Deployment {
       return;
     }
     this.started = true; // from here a stop is due whatever start() did before it failed
+    this.startedAt = Date.now();
     this.startedInfo = await this.journal.phase('start', () => this.ctx.runtime.start(plan.target, plan.resolved), (i) => (i.pid ? `pid ${i.pid}` : (i.detail ?? '')));
     crashPoint('started');
-  }
-
-  /** true = the gate passed; false = skipped, or failed under --force (both warned and recorded). */
-  private async gate(plan: Plan): Promise<boolean> {
-    if (this.req.skipTests) {
-      this.journal.warn('--skip-tests: the health gate is skipped; traffic moves to an UNCHECKED slot');
-      return false;
-    }
-    const { cfg } = this;
-    const gate = await this.journal.phase(
-      'gate',
-      async () => {
-        const g = await healthGate({
-          runtime: this.ctx.runtime,
-          slot: plan.target,
-          version: plan.resolved.version,
-          intervalMs: cfg.gateIntervalMs,
-          // A slot that already runs (instant rollback) only has to answer, not boot.
-          timeoutMs: plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs,
-          probeTimeoutMs: cfg.probeTimeoutMs,
-          allowDegraded: this.req.allowDegraded,
-          log: this.ctx.log,
-          signal: this.ctx.signal,
-        });
-        if (!g.ok && !this.req.force) throw new GateFailedError(plan.target, g);
-        return g;
-      },
-      (g) => `${g.probes.length} probes${g.ok ? '' : `, FAILED: ${g.reason}`}`,
-    );
-    if (!gate.ok) this.journal.warn(`--force: health gate failed (${gate.reason}); switching anyway`);
-    return gate.ok;
   }
 
   /**
@@ -190,10 +166,11 @@ class Deployment {
     const backup = from && from !== target ? from : target;
     const sw = await this.journal.phase(
       'switch',
-      () => switchTraffic({ ...this.switchOptions(target, resolved.version), backup, previous: from, failFast: gatePassed }),
+      () => switchTraffic({ ...switchOptions(this.ctx, target, resolved.version), backup, previous: from, failFast: gatePassed }),
       (s) => `decided -> first response from ${target}: ${s.switchLatencyMs} ms (no reload; nginx check ${s.ensureMs} ms before)`,
     );
     this.switched = true;
+    this.switchedAt = sw.switchedAt;
     this.journal.record.metrics.switchLatencyMs = sw.switchLatencyMs;
     crashPoint('confirmed');
     const previous = target === from ? state.previous : from;
@@ -201,71 +178,27 @@ class Deployment {
     try {
       writeState(this.cfg.stateDir, { ...state, active: target, previous, slots });
     } catch (err) {
-      return this.stateNotWritten(plan, err);
+      return stateNotWritten(this.switchedRun(), plan, err);
     }
     crashPoint('state-written');
     return undefined;
   }
 
-  /**
-   * The links moved but state.json could not record it (disk full, permissions). The record is
-   * the truth, so traffic goes back to the slot it names while that slot runs; either way the
-   * run ends with EXIT.unrecorded and says where traffic is, never exit 1.
-   */
-  private async stateNotWritten(plan: Plan, err: unknown): Promise<DeployResult> {
-    const { from, target } = plan;
-    const file = stateFile(this.cfg.stateDir);
-    const why = ioReason(err);
-    this.ctx.log.error(`traffic moved to ${target} but ${file} could not be written: ${why}`);
-    if (from && from !== target && (await this.ctx.runtime.inspect(from)).running) {
-      try {
-        await this.flipBack(from, target, false);
-      } catch (e) {
-        this.unrecorded = `traffic moved to ${target} but ${file} could not be written (${why}), and moving it back to ${from} failed: ${(e as Error).message}; the next command reconciles from the journal`;
-        return this.journal.finish('unrecorded', EXIT.unrecorded, this.unrecorded);
-      }
-      return this.journal.finish('unrecorded', EXIT.unrecorded, `${file} could not be written after the switch (${why}): traffic went back to ${from}, which state.json records as live, and ${target} was stopped. Make the state directory writable (or free space) and deploy again`);
-    }
-    this.unrecorded = `traffic moved to ${target} but ${file} could not be written: ${why}; state.json still records ${from ?? 'no live slot'}. The next command reconciles from the journal (${target} ${this.intent.intent?.gatePassed ? 'passed' : 'did not pass'} its gate)`;
-    return this.journal.finish('unrecorded', EXIT.unrecorded, this.unrecorded);
-  }
-
-  private switchOptions(slot: Slot, version: string) {
-    const { cfg, ctx } = this;
-    return { nginx: ctx.nginx, slot, version, nginxUrl: cfg.nginxUrl, confirmTimeoutMs: cfg.confirmTimeoutMs, probeTimeoutMs: cfg.probeTimeoutMs, log: ctx.log };
-  }
-
-  private monitorOptions(slot: Slot, version: string) {
-    const { cfg, ctx } = this;
-    const timing = { durationMs: cfg.monitorMs, intervalMs: cfg.monitorIntervalMs, probeTimeoutMs: cfg.probeTimeoutMs, failures: cfg.monitorFailures };
-    return { nginxUrl: cfg.nginxUrl, slot, version, ...timing, allowDegraded: this.req.allowDegraded, log: ctx.log, signal: ctx.signal };
-  }
-
-  /** Drain options for stopping `slot`; `signal` cuts the wait short (never the stop itself). */
-  private drainOptions(slot: Slot, signal?: AbortSignal) {
-    const { cfg, ctx } = this;
-    return { runtime: ctx.runtime, slot, timeoutMs: cfg.drainTimeoutMs, stopGraceMs: cfg.stopGraceMs, log: ctx.log, signal };
-  }
-
-  /** The monitor window. Returns the final result when the new slot failed in it, else undefined. */
-  private async watch(plan: Plan): Promise<DeployResult | undefined> {
-    const { cfg } = this;
-    if (cfg.monitorMs <= 0) return undefined;
-    const { from, target, resolved } = plan;
-    const m = await this.journal.phase(
-      'monitor',
-      () => monitor(this.monitorOptions(target, resolved.version)),
-      (r) => `${r.probes} probes, ${r.failed} failed`,
-    );
-    throwIfAborted(this.ctx.signal);
-    if (m.ok) return undefined;
-    this.ctx.log.error(`monitor: ${target} is failing after the switch: ${m.reason}`);
-    if (!from || from === target || !(await this.ctx.runtime.inspect(from)).running) {
-      this.journal.warn(`no other slot is running to flip back to; traffic stays on ${target}`);
-      return this.journal.finish('failed', EXIT.failed, `monitor failed: ${m.reason}`);
-    }
-    await this.flipBack(from, target);
-    return this.journal.finish('rolled back', EXIT.rolledBack, `monitor failed: ${m.reason}`);
+  /** What the post-switch steps (post-switch.ts) need from this run, and how they report back. */
+  private switchedRun(): SwitchedRun {
+    return {
+      ctx: this.ctx,
+      allowDegraded: this.req.allowDegraded,
+      journal: this.journal,
+      intent: this.intent,
+      before: this.before!,
+      onFlippedBack: () => {
+        this.switched = false;
+      },
+      onUnrecorded: (message) => {
+        this.unrecorded = message;
+      },
+    };
   }
 
   private async drainOld(plan: Plan): Promise<void> {
@@ -279,39 +212,16 @@ class Deployment {
     ctx.nginx.links.point('backup', target);
     const d = await this.journal.phase(
       'drain',
-      () => drainAndStop(this.drainOptions(from, ctx.signal)),
+      () => drainAndStop(drainOptions(ctx, from, ctx.signal)),
       (r) => `${from} idle after ${r.waitedMs} ms${r.leftConnections ? ` (${r.leftConnections} connection(s) left)` : ''}; stopped in ${r.stopMs} ms`,
     );
     if (ctx.signal?.aborted) this.journal.warn('interrupted during the drain: stopped waiting and stopped the old slot gracefully');
     this.journal.record.metrics.drainMs = d.waitedMs;
   }
 
-  /**
-   * Traffic back to `to` (still running), then drain and stop the failed slot. Not interruptible.
-   * `record`: write the state as before this deploy (false: state.json never recorded the switch).
-   */
-  private async flipBack(to: Slot, failed: Slot, record = true): Promise<void> {
-    const { cfg, ctx } = this;
-    const state = this.before ?? readState(cfg.stateDir);
-    const version = (await ctx.runtime.inspect(to)).version ?? state.slots[to]?.version ?? '';
-    this.intent.may('flip-back');
-    const t = performance.now();
-    // `previous: to`: if even the old slot does not answer, the links stay on it (the failed one is no better).
-    const back = () => switchTraffic({ ...this.switchOptions(to, version), backup: to, previous: to, failFast: true });
-    await this.journal.phase('flip-back', back, (s) => `back on ${to}; decided -> first response ${s.switchLatencyMs} ms`);
-    this.journal.record.metrics.flipBackMs = Math.round(performance.now() - t);
-    this.switched = false;
-    // The state as it was before this deploy: the failed release is not something to roll back to.
-    if (record) {
-      try {
-        writeState(cfg.stateDir, { ...state, active: to });
-      } catch (err) {
-        this.unrecorded = `traffic is back on ${to} (${failed} failed) but ${stateFile(cfg.stateDir)} could not be written (${ioReason(err)}) and still records ${failed}; the next command repairs it from the journal`;
-        ctx.log.error(this.unrecorded);
-      }
-    }
-    ctx.log.info(`traffic is back on ${to} (${version})`);
-    await this.journal.phase('drain', () => drainAndStop(this.drainOptions(failed)), (r) => `${failed} stopped in ${r.stopMs} ms`);
+  /** Traffic back to `to` and the failed slot stopped (post-switch.ts); `record`: false when state.json never recorded the switch. */
+  private flipBack(to: Slot, failed: Slot, record = true): Promise<void> {
+    return flipBack(this.switchedRun(), to, failed, record);
   }
 
   /** A step threw: restore a consistent state and say what happened. */

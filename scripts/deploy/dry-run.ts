@@ -7,6 +7,7 @@ import { planDeploy, type DeployContext, type DeployRequest } from './plan.ts';
 import { readLock } from './lock.ts';
 import { preflight } from './preflight.ts';
 import { formatReconcile, reconcile } from './reconcile.ts';
+import { topRoutes } from './warmup.ts';
 import { DeployError, EXIT } from './types.ts';
 
 const s = (ms: number) => `${ms / 1000} s`;
@@ -40,13 +41,20 @@ export async function dryRun(ctx: DeployContext, req: DeployRequest, print: (lin
   }
   if (req.skipTests) step('health gate SKIPPED (--skip-tests)');
   else step(`health gate: GET ${target}'s ${HEALTH_SYSTEM_PATH} every ${s(cfg.gateIntervalMs)} for up to ${s(plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs)} (each probe ${s(cfg.probeTimeoutMs)}); pass = 200${req.allowDegraded ? ' or 206' : ''} reporting version ${resolved.version}, slot ${target}${req.force ? '; --force: switch even if it fails' : ''}`);
+  const t = cfg.traffic;
+  if (!req.skipTests && !plan.reuse && t.warmupRequests > 0) step(`warm-up: ${t.warmupRequests} GETs to each of the 5 routes users requested most in the last minute of ${t.logFile} (now: ${topRoutes(t.logFile, Date.now() - 60_000, 5, t.options.excludes).join(' ')}), on ${target}'s own port, at most 15 s`);
   const ensure = await nginx.describeEnsure();
   step(`switch (no nginx reload)${ensure.length ? '; first make sure nginx runs with the socket upstream:' : ':'}`);
   for (const c of ensure) print(`     ${c}`);
   print(`     ${links.describe('backup', backup)}`);
   print(`     ${links.describe('live', target)}`);
   print(`     confirm: GET ${cfg.nginxUrl}${HEALTH_LIVE_PATH} until ${SLOT_HEADER}: ${target}, ${VERSION_HEADER}: ${resolved.version} (up to ${s(cfg.confirmTimeoutMs)}); on failure both links point at ${from ?? '(nothing)'} again`);
-  if (cfg.monitorMs > 0) step(`monitor: GET ${cfg.nginxUrl}${HEALTH_SYSTEM_PATH} every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);
+  if (cfg.monitorMs > 0) {
+    step(`monitor: GET ${cfg.nginxUrl}${HEALTH_SYSTEM_PATH} every ${s(cfg.monitorIntervalMs)} for ${s(cfg.monitorMs)}; ${cfg.monitorFailures} consecutive failures -> flip back to ${from && from !== target ? from : '(nothing to flip back to)'}`);
+    print(from && from !== target
+      ? `     traffic verdict every ${s(cfg.monitorIntervalMs)}: ${target}'s requests in ${t.logFile} against ${from}'s baseline (up to ${s(t.options.baselineMs)} before the start)${t.monitorOnly ? '; --monitor-only: reported, never flips back' : '; regressed -> flip back'}`
+      : '     traffic verdict: off (no other slot to compare with)');
+  }
   else step('monitor: off (--monitor 0)');
   if (from && from !== target) {
     step(`drain: ${links.describe('backup', target)}; wait up to ${s(cfg.drainTimeoutMs)} until ${from} has no connection left, then stop it:`);

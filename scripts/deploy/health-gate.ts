@@ -4,6 +4,8 @@
 // stale process or a foreign server on the port can never pass for the new release.
 import { crashPoint } from './crash-points.ts';
 import { describeProbe, type ProbeResult } from './http-probe.ts';
+import type { Journal } from './journal.ts';
+import type { DeployContext, DeployRequest, Plan } from './plan.ts';
 import type { Runtime } from './runtime.ts';
 import { DeployError, sleep, type Logger, type Slot } from './types.ts';
 import { HEALTH_SYSTEM_PATH, type SlotIdentity } from '../../lib/deploy-contract.ts';
@@ -115,4 +117,38 @@ export async function healthGate(o: GateOptions): Promise<GateResult> {
     await sleep(Math.max(0, o.intervalMs - (performance.now() - t)), o.signal);
   }
   return { ok: false, ms: Math.round(performance.now() - started), probes, reason };
+}
+
+/**
+ * The deploy's gate step: the gate above, timed in the journal. true = it passed; false = skipped
+ * (--skip-tests) or failed under --force (both warned and recorded). Throws GateFailedError otherwise.
+ */
+export async function gateStep(ctx: DeployContext, journal: Journal, plan: Plan, req: Pick<DeployRequest, 'skipTests' | 'force' | 'allowDegraded'>): Promise<boolean> {
+  if (req.skipTests) {
+    journal.warn('--skip-tests: the health gate is skipped; traffic moves to an UNCHECKED slot');
+    return false;
+  }
+  const cfg = ctx.config;
+  const gate = await journal.phase(
+    'gate',
+    async () => {
+      const g = await healthGate({
+        runtime: ctx.runtime,
+        slot: plan.target,
+        version: plan.resolved.version,
+        intervalMs: cfg.gateIntervalMs,
+        // A slot that already runs (instant rollback) only has to answer, not boot.
+        timeoutMs: plan.reuse ? cfg.probeTimeoutMs * 2 : cfg.gateTimeoutMs,
+        probeTimeoutMs: cfg.probeTimeoutMs,
+        allowDegraded: req.allowDegraded,
+        log: ctx.log,
+        signal: ctx.signal,
+      });
+      if (!g.ok && !req.force) throw new GateFailedError(plan.target, g);
+      return g;
+    },
+    (g) => `${g.probes.length} probes${g.ok ? '' : `, FAILED: ${g.reason}`}`,
+  );
+  if (!gate.ok) journal.warn(`--force: health gate failed (${gate.reason}); switching anyway`);
+  return gate.ok;
 }

@@ -11,6 +11,7 @@ import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, stat
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-file.ts';
 import type { ImageRecord } from './runtime.ts';
+import type { TrafficRecord } from './traffic-watch.ts';
 import { DeployError, describeValue, EXIT, ioReason, isSlot, printable, type Slot } from './types.ts';
 
 export interface SlotRecord {
@@ -101,7 +102,8 @@ export interface PhaseRecord {
   detail?: string;
 }
 
-export type Outcome = 'success' | 'failed' | 'rolled back' | 'aborted' | 'refused' | 'unrecorded';
+/** `failing`: live on a slot the monitor saw fail, with nothing to flip back to (EXIT.liveFailing). */
+export type Outcome = 'success' | 'failed' | 'rolled back' | 'aborted' | 'refused' | 'unrecorded' | 'failing';
 
 export interface HistoryRecord {
   id: string;
@@ -122,6 +124,8 @@ export interface HistoryRecord {
   error?: string;
   /** Measured numbers (switch latency, flip-back time) for status and the benchmark. */
   metrics: Record<string, number>;
+  /** The traffic verdict of the monitor window (traffic-watch.ts); absent without a monitor window. */
+  traffic?: TrafficRecord;
 }
 
 /**
@@ -177,7 +181,17 @@ function historyRecord(v: unknown): HistoryRecord | null {
     phases,
     warnings: Array.isArray(v.warnings) ? (v.warnings as unknown[]).filter((w): w is string => typeof w === 'string') : [],
     metrics: isObject(v.metrics) ? (v.metrics as Record<string, number>) : {},
+    traffic: historyTraffic(v.traffic),
   };
+}
+
+/** A record's traffic verdict, kept only in the shape `status` describes: a hand-edited one is dropped, never a TypeError. */
+function historyTraffic(t: unknown): TrafficRecord | undefined {
+  if (!isObject(t) || typeof t.status !== 'string' || typeof t.reason !== 'string' || typeof t.logFile !== 'string' || typeof t.polls !== 'number' || typeof t.cpuMs !== 'number') return undefined;
+  const v = t.verdict;
+  if (v !== undefined && !(isObject(v) && isObject(v.current) && isObject(v.baseline) && isObject(v.thresholds) && Array.isArray(v.notes))) return undefined;
+  if (t.baseline !== undefined && !isObject(t.baseline)) return undefined;
+  return t as unknown as TrafficRecord;
 }
 
 export interface HistoryRead {

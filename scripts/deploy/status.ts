@@ -10,6 +10,7 @@ import { judgeLock, readLockFile, type LockOwner } from './lock.ts';
 import { describeAction } from './reconcile-plan.ts';
 import { formatReconcile, reconcile } from './reconcile.ts';
 import { emptyState, readHistoryReport, readState, type DeployState } from './state.ts';
+import { describeTraffic, type TrafficRecord } from './traffic-watch.ts';
 import { printable, SLOTS } from './types.ts';
 import { HEALTH_LIVE_PATH, HEALTH_SYSTEM_PATH, SLOT_HEADER, VERSION_HEADER } from '../../lib/deploy-contract.ts';
 
@@ -27,7 +28,9 @@ export interface StatusReport {
   lock: LockOwner | null;
   /** free, held (its owner runs), stale (the next deploy breaks it) or corrupt (treated as stale). */
   lockState: { state: 'free' | 'held' | 'stale' | 'corrupt'; detail: string };
-  recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number }[];
+  recent: { startedAt: string; kind: string; target: string | null; version: string | null; outcome: string; user: string; totalMs: number; traffic: string | null }[];
+  /** The traffic verdict of the most recent deploy that had a monitor window (what it judged, the numbers, the thresholds). */
+  lastVerdict: (TrafficRecord & { deployId: string; startedAt: string; target: string | null; version: string | null }) | null;
   /** history.jsonl lines that are not a deploy record (skipped), or why it could not be read. */
   history: { skipped: number; error?: string };
 }
@@ -71,7 +74,8 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     const { plan } = await reconcile(ctx, 'report');
     consistency = { findings: plan.findings, notes: plan.notes, repairs: plan.stop ? [] : plan.actions.map((a) => describeAction(a, plan.linkNames)), ...(plan.stop ? { stop: plan.stop } : {}), text: formatReconcile(plan) };
   }
-  const history = readHistoryReport(cfg.stateDir, recent);
+  // The last verdict may be older than the `recent` shown: look back a bounded 50 records.
+  const history = readHistoryReport(cfg.stateDir, Math.max(recent, 50));
   return {
     active: state.active,
     previous: state.previous,
@@ -81,7 +85,8 @@ export async function collectStatus(ctx: DeployContext, recent = 5): Promise<Sta
     links: { dir: nginx.links.dir, live: nginx.links.read('live'), backup: nginx.links.read('backup'), names: { live: basename(nginx.links.path('live')), backup: basename(nginx.links.path('backup')) } },
     consistency,
     ...lockStatus(cfg.stateDir),
-    recent: history.records.reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0) })),
+    recent: history.records.slice(-recent).reverse().map((r) => ({ startedAt: r.startedAt, kind: r.kind, target: r.target, version: r.version, outcome: r.outcome, user: r.user, totalMs: r.phases.reduce((a, p) => a + p.ms, 0), traffic: r.traffic?.status ?? null })),
+    lastVerdict: ((r) => (r?.traffic ? { deployId: r.id, startedAt: r.startedAt, target: r.target, version: r.version, ...r.traffic } : null))(history.records.findLast((r) => r.traffic)),
     history: { skipped: history.skipped, ...(history.error ? { error: history.error } : {}) },
   };
 }
@@ -100,7 +105,8 @@ export function formatStatus(r: StatusReport, stateDir: string): string {
   lines.push('recent deploys:');
   if (r.history.error) lines.push(`  (${r.history.error})`);
   if (r.recent.length === 0 && !r.history.error) lines.push('  (none)');
-  for (const d of r.recent) lines.push(`  ${d.startedAt}  ${d.kind.padEnd(8)} ${String(d.target ?? '-').padEnd(5)} ${printable(d.version ?? '-', 40).padEnd(20)} ${d.outcome.padEnd(11)} ${(d.totalMs / 1000).toFixed(1)} s  by ${printable(d.user, 40)}`);
+  for (const d of r.recent) lines.push(`  ${d.startedAt}  ${d.kind.padEnd(8)} ${String(d.target ?? '-').padEnd(5)} ${printable(d.version ?? '-', 40).padEnd(20)} ${d.outcome.padEnd(11)} ${(d.totalMs / 1000).toFixed(1)} s  by ${printable(d.user, 40)}${d.traffic ? `  traffic: ${printable(d.traffic, 20)}` : ''}`);
   if (r.history.skipped) lines.push(`  (${r.history.skipped} line(s) of history.jsonl are not deploy records and were skipped)`);
+  if (r.lastVerdict) lines.push(`last traffic verdict (${r.lastVerdict.startedAt}, ${r.lastVerdict.target ?? '-'} ${printable(r.lastVerdict.version ?? '-', 40)}):`, ...describeTraffic(r.lastVerdict).map((l) => `  ${l}`));
   return lines.join('\n');
 }

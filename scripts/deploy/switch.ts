@@ -44,6 +44,8 @@ export interface SwitchResult {
   /** Making sure nginx runs (usually one "is it running?" question; starting it on a host's first deploy). */
   ensureMs: number;
   lastProbe: ProbeResult;
+  /** Immediately before the live link moved (epoch ms, the clock of nginx's $msec): the traffic verdict splits its log here. */
+  switchedAt: number;
 }
 
 
@@ -83,6 +85,7 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
   const backup = o.backup ?? o.slot;
   const decidedAt = performance.now();
   links.point('backup', backup);
+  const switchedAt = Date.now();
   links.point('live', o.slot);
   const confirm = await confirmThroughNginx({ ...o, backup }, o.failFast ? 3 : Infinity);
   if (!confirm.ok) {
@@ -94,7 +97,7 @@ export async function switchTraffic(o: SwitchOptions): Promise<SwitchResult> {
     }
     throw new DeployError(`nginx did not get a good answer from ${o.slot} (version ${o.version}) after ${confirm.ms} ms; last answer: ${describeProbe(confirm.last)}; live.sock points at ${o.previous ?? 'nothing'} again`, EXIT.failed);
   }
-  const result = { switchLatencyMs: Math.round(performance.now() - decidedAt), ensureMs: Math.round(decidedAt - ensureStart), lastProbe: confirm.last };
+  const result = { switchLatencyMs: Math.round(performance.now() - decidedAt), ensureMs: Math.round(decidedAt - ensureStart), lastProbe: confirm.last, switchedAt };
   log.info(`nginx now routes to ${o.slot}: first response from it ${result.switchLatencyMs} ms after the links moved; no reload`);
   return result;
 }

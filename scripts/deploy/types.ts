@@ -31,6 +31,12 @@ export const EXIT = {
    * is; the next command reconciles from the journal. Never 1, which promises "traffic is where it was".
    */
   unrecorded: 6,
+  /**
+   * Traffic moved, the monitor saw the new slot fail, and no slot runs to flip back to (first
+   * deploy, in-place --force, the old slot stopped): traffic stays on the failing slot, which
+   * state.json records as live. Not 1 ("traffic is where it was"): the operator must act now.
+   */
+  liveFailing: 7,
   /** Ctrl-C / SIGTERM: cleaned up, traffic on a healthy slot, lock released. */
   interrupted: 130,
 } as const;

@@ -21,6 +21,7 @@ import { CTL_SOCKET, SwarmLinks, SwarmNginxControl } from './nginx-swarm.ts';
 import { SOCKET_PATH_MAX } from './slot-env.ts';
 import { SwarmRuntime } from './runtimes/swarm.ts';
 import { SwarmDocker } from './runtimes/swarm-cli.ts';
+import { swarmHostDirs } from './runtimes/swarm-stack.ts';
 import { DeployError, EXIT } from './types.ts';
 import { join } from 'node:path';
 
@@ -53,7 +54,7 @@ export function createRuntime(cfg: DeployConfig, env: Env = process.env): { runt
     }
     case 'swarm': {
       const docker = new SwarmDocker({ root: cfg.root, stack: cfg.swarm.stack, env: env as NodeJS.ProcessEnv });
-      const dirs = { nginx: join(cfg.root, 'nginx'), switch: cfg.switchDir, ctl: join(cfg.stateDir, 'swarm', 'ctl'), log: join(cfg.stateDir, 'swarm', 'nginx-lb-logs') };
+      const dirs = swarmHostDirs(cfg.root, cfg.switchDir, cfg.stateDir);
       // The CLI connects to nginx-lb's control socket by its host path: it must fit a unix socket path.
       if (Buffer.byteLength(join(dirs.ctl, CTL_SOCKET)) > SOCKET_PATH_MAX) throw new DeployError(`--state-dir ${cfg.stateDir} is too long for nginx-lb's control socket ${join(dirs.ctl, CTL_SOCKET)} (unix socket paths are limited to ${SOCKET_PATH_MAX} bytes); choose a shorter directory`, EXIT.usage);
       const nginx = new SwarmNginxControl({ docker, links: new SwarmLinks(cfg.switchDir), dirs });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxWorkerPids, startDeployStack, type DeployStack } from '../support/deploy-stack.ts';
-import { waitFor } from '../support/proc.ts';
+import { isAlive, waitFor } from '../support/proc.ts';
 import { installDockerStandIn } from '../support/docker-standin.ts';
 import type { HistoryRecord } from '../../scripts/deploy/state.ts';
 import { httpGet } from '../../scripts/deploy/http-probe.ts';
@@ -315,5 +315,49 @@ describe('deploy safety', () => {
     expect(history().at(-1)!.phases.map((p) => p.name)).toEqual(['gate', 'switch', 'drain']);
     expect(await servedBy()).toBe('green/v2');
     expect(stack.slotPid('blue')).toBeNull();
+  });
+});
+
+describe('a failed monitor window with nothing to flip back to', () => {
+  it('the slot traffic left has stopped too: exit 7 (not 1: traffic moved), traffic stays on the recorded new slot, consistent; the --rollback the message names restores service', async () => {
+    const live = state().active as 'blue' | 'green';
+    const target = live === 'blue' ? 'green' : 'blue';
+    const liveVersion = (JSON.parse(readFileSync(join(stack.stateDir, 'state.json'), 'utf8')) as { slots: Record<string, { version: string }> }).slots[live]!.version;
+    const run = stack.spawnCli([target, '--version', 'v3', '--monitor', '60']);
+    let r;
+    try {
+      await waitFor('the monitor to run', async () => /\[monitor\]/.test(run.output()), 60_000, 20);
+      await waitFor(`nginx to serve ${target}`, async () => (await servedBy()) === `${target}/v3`, 20_000, 50);
+      // The old slot dies (OOM killer, an operator), then the new one: no slot left to flip back to.
+      const oldPid = stack.slotPid(live)!;
+      process.kill(oldPid, 'SIGKILL');
+      await waitFor(`${live} to be gone`, async () => !isAlive(oldPid), 20_000, 20);
+      process.kill(stack.slotPid(target)!, 'SIGKILL');
+    } catch (err) {
+      process.kill(run.pid, 'SIGINT');
+      await run.done;
+      throw err;
+    } finally {
+      r = await run.done;
+    }
+    expect(r.code, r.output).toBe(7);
+    expect(r.output).toContain(`NOT flipped back: ${live}, the slot traffic left, is no longer running. Traffic stays on ${target} (version v3, NOT RUNNING: nothing answers users), which state.json records as live. Fix: roll back to ${live} (version ${liveVersion}), which starts it again: ./scripts/deploy-blue-green.sh --rollback`);
+    expect(r.output).toMatch(/error: monitor failed: /);
+    expect(r.output).toMatch(new RegExp(`deploy FAILING: ${live} -> ${target} version v3 \\(exit 7\\)`));
+    expect(state()).toMatchObject({ active: target, previous: live });
+    const rec = history().at(-1)!;
+    expect(rec).toMatchObject({ target, outcome: 'failing', exitCode: 7 });
+    expect(rec.phases.map((p) => p.name)).toEqual(['start', 'gate', 'switch', 'monitor']);
+    // Consistent: the idle invariant holds (live = backup = the recorded slot), no intent, no lock.
+    expect({ live: readlinkSync(join(stack.switchDir, 'live.sock')), backup: readlinkSync(join(stack.switchDir, 'backup.sock')) }).toEqual({ live: `slots/${target}.sock`, backup: `slots/${target}.sock` });
+    expect(existsSync(join(stack.stateDir, 'intent.json'))).toBe(false);
+    expect(existsSync(join(stack.stateDir, 'lock'))).toBe(false);
+    const status = JSON.parse((await stack.cli(['status', '--json'])).stdout) as { consistency: { findings: string[]; repairs: string[] }; recent: { outcome: string }[] };
+    expect(status.consistency.repairs).toEqual([]);
+    expect(status.recent[0]!.outcome).toBe('failing');
+    // The fix the message names works.
+    const back = await stack.cli(['--rollback', '--monitor', '0']);
+    expect(back.code, back.output).toBe(0);
+    expect(await servedBy()).toBe(`${live}/${liveVersion}`);
   });
 });

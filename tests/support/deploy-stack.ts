@@ -118,7 +118,9 @@ export async function startDeployStack(opts: { versions?: string[] } = {}): Prom
     DEPLOY_ENV_FILE: envFile,
     DEPLOY_GATE_INTERVAL: '0.25',
     DEPLOY_GATE_TIMEOUT: '30',
-    DEPLOY_PROBE_TIMEOUT: '2',
+    // Above the app's own check timeout (HEALTH_CHECK_TIMEOUT_MS, 2 s): a probe that gives up when a
+    // check does would report a slow dependency as a dead slot (a false flip-back on a loaded host).
+    DEPLOY_PROBE_TIMEOUT: '4',
     DEPLOY_MONITOR: '2',
     DEPLOY_MONITOR_INTERVAL: '0.25',
     DEPLOY_MONITOR_FAILURES: '2',

@@ -206,9 +206,9 @@ describe('health judgement', () => {
 });
 
 describe('config', () => {
-  it('defaults follow the guide: ports 3008/3009, gate every 5 s up to 60 s, monitor 30 s, drain 30 s', () => {
+  it('defaults follow the guide: ports 3008/3009, gate every 5 s up to 60 s, monitor 60 s every 1 s, drain 30 s', () => {
     const c = resolveConfig({}, {}, dir, 'process');
-    expect(c).toMatchObject({ ports: { blue: 3008, green: 3009 }, gateIntervalMs: 5000, gateTimeoutMs: 60_000, probeTimeoutMs: 5000, monitorMs: 30_000, drainTimeoutMs: 30_000, stateDir: join(dir, '.deploy'), runtime: 'process' });
+    expect(c).toMatchObject({ ports: { blue: 3008, green: 3009 }, gateIntervalMs: 5000, gateTimeoutMs: 60_000, probeTimeoutMs: 5000, monitorMs: 60_000, monitorIntervalMs: 1000, drainTimeoutMs: 30_000, stateDir: join(dir, '.deploy'), runtime: 'process' });
   });
   it('flag beats env beats default; bad values are usage errors', () => {
     expect(resolveConfig({ 'gate-interval': '0.5' }, { DEPLOY_GATE_INTERVAL: '2', DEPLOY_MONITOR: '3' }, dir, 'process')).toMatchObject({ gateIntervalMs: 500, monitorMs: 3000 });

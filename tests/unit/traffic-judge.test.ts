@@ -70,6 +70,20 @@ describe('createTrafficJudge', () => {
     expect(b.windowMs).toBe(280_000); // covered: the first request to the new slot's start
   });
 
+  it('the baseline starts no earlier than startMs (the old slot went live, plus its warm-up): another release under the same slot name, and its cold start, stay out', async () => {
+    const live = SWITCH - 60_000;
+    writeFileSync(file, text([
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 200_000, toMs: live, count: 1000, errorEvery: 2 }), // blue's previous release
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: live, toMs: live + 5000, count: 100, ms: 2000 }), // its cold start
+      ...trafficLines({ slot: 'blue', route: '/', fromMs: live + 5000, toMs: SWITCH, count: 1100, ms: 30 }),
+    ]));
+    judge = createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' });
+    const b = await judge.baseline(SWITCH, { startMs: live + 5000 });
+    expect(b).toMatchObject({ requests: 1100, errors5xx: 0 });
+    expect(b.p95Ms).toBeLessThan(32);
+    expect((await createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' }).baseline(SWITCH)).errors5xx).toBe(500); // without it: the old release's errors
+  });
+
   it('a rename rotation during the monitor loses no line: lines still written to the old file count too', async () => {
     writeFileSync(file, text(trafficLines({ slot: 'blue', route: '/', fromMs: SWITCH - 60_000, toMs: SWITCH, count: 600 })));
     judge = createTrafficJudge({ logFile: file, newSlot: 'green', oldSlot: 'blue' });

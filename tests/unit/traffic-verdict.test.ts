@@ -8,13 +8,13 @@ import { bucketLower, bucketUpper, countAbove, newHistogram, percentile, record 
 import { parseLogLine } from '../../scripts/deploy/traffic/log-line.ts';
 import { resolveTrafficOptions, TrafficOptionError } from '../../scripts/deploy/traffic/options.ts';
 import { DEFAULT_EXCLUDES, isExcluded, OTHER_GROUP, routeGroup } from '../../scripts/deploy/traffic/route-groups.ts';
-import { judgeTraffic, probit, wilsonLower, type TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
+import { judgeTraffic, probit, wilsonLower, type PendingLatency, type TrafficVerdict } from '../../scripts/deploy/traffic/verdict.ts';
 
 const SWITCH = 1_700_000_000_000;
 const O = resolveTrafficOptions();
 
 /** Baseline (old slot `blue`, before SWITCH) and current (new slot `green`, after) from lines, judged. */
-function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40): TrafficVerdict {
+function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40, pending?: PendingLatency): TrafficVerdict {
   const o = { ...O, ...opts };
   const keys = new GroupKeys(maxGroups);
   const base = new TrafficAggregate({ slot: 'blue', fromMs: SWITCH - o.baselineMs, toMs: SWITCH, excludes: o.excludes, keys });
@@ -25,7 +25,7 @@ function judge(lines: string[], opts: Partial<typeof O> = {}, maxGroups = 40): T
     base.add(l);
     cur.add(l);
   }
-  return judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: 30_000, baselineWindowMs: o.baselineMs });
+  return judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: 30_000, baselineWindowMs: o.baselineMs, pending });
 }
 
 const before = (o: Omit<Parameters<typeof trafficLines>[0], 'slot' | 'fromMs' | 'toMs'>) => trafficLines({ slot: 'blue', fromMs: SWITCH - 300_000, toMs: SWITCH - 1000, ...o });
@@ -123,7 +123,8 @@ describe('judgeTraffic', () => {
     expect(v.current).toMatchObject({ requests: 600, errors5xx: 0, errorRatio: 0 });
     expect(v.baseline).toMatchObject({ requests: 6000, errors5xx: 0 });
     expect(v.reason).toMatch(/^green healthy: 600 requests, 0 5xx/);
-    expect(v.checks.filter((c) => c.kind === 'latency' && c.outcome === 'pass')).toHaveLength(3);
+    // p95 and median on each of the three routes.
+    expect(v.checks.filter((c) => c.kind === 'latency' && c.outcome === 'pass').map((c) => `${c.scope} p${c.quantile! * 100}`).sort()).toEqual(['/ p50', '/ p95', '/api/status p50', '/api/status p95', '/status p50', '/status p95']);
   });
 
   it('zero baseline errors, 10 % 500 on one page: regressed on that page, threshold = the floor', () => {
@@ -167,7 +168,58 @@ describe('judgeTraffic', () => {
     expect(c.baseline).toBeGreaterThan(76);
     expect(c.baseline).toBeLessThan(84);
     expect(c.threshold).toBeCloseTo(c.baseline! * 1.25 + 250);
-    expect(v.reason).toMatch(/\/status: p95 4\d\d ms > threshold 3\d\d ms = baseline p95 \d\d ms x 1\.25 \+ 250 ms; 60 of 60 requests above it$/);
+    expect(v.reason).toMatch(/\/status: p95 4\d\d ms > threshold 3\d\d ms = baseline p95 \d\d ms x 1\.25 \+ 250 ms; 60 of 60 requests above it \(\+1 more\)$/);
+    // ... and its median too (the "+1 more").
+    expect(v.checks[1]).toMatchObject({ scope: '/status', kind: 'latency', quantile: 0.5, outcome: 'fail', count: 60 });
+  });
+
+  it('a loaded host (p95 a queueing tail of seconds): +400 ms on every request of a page shows in its median; a slower median alone within the margin does not flip', () => {
+    // 1 request in 10 waits 2.5 s behind others: p95 ~2.5 s, threshold 1.25 x 2.5 s + 250 ms: the p95 check is blind to +400 ms.
+    const loaded = (ms: number) => ({ route: '/status', ms, slowEvery: 10, slowMs: 2500 });
+    const base = [...healthyBaseline.filter((l) => !l.includes('"/status"')), ...before({ ...loaded(150), count: 1500 })];
+    const slow = judge([...base, ...after({ ...loaded(550), count: 100 })]);
+    expect(slow.status, slow.reason).toBe('regressed');
+    expect(slow.checks.find((c) => c.scope === '/status' && c.quantile === 0.95)!.outcome).toBe('pass');
+    expect(slow.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', quantile: 0.5, outcome: 'fail' });
+    expect(slow.reason).toMatch(/\/status: p50 5\d\d ms > threshold 4\d\d ms = baseline p50 1\d\d ms x 1\.25 \+ 250 ms/);
+    const noisier = judge([...base, ...after({ ...loaded(330), count: 100 })]); // median 150 -> 330 ms: under 1.25 x 150 + 250
+    expect(noisier.status, noisier.reason).toBe('healthy');
+  });
+
+  it('across polls, a latency regression must be confirmed by the requests that follow it: a burst of slow requests is not, a slower release is', () => {
+    const T = SWITCH + 5000;
+    const burst = [...trafficLines({ slot: 'green', route: '/status', fromMs: T, toMs: T + 1000, count: 20, ms: 500 }), ...trafficLines({ slot: 'green', route: '/status', fromMs: T + 1000, toMs: T + 3000, count: 40, ms: 80 })];
+    const pending: PendingLatency = new Map();
+    const first = judge([...healthyBaseline, ...burst], {}, 40, pending);
+    expect(first.flip).toBe(false); // 20 of 60 take 500 ms (threshold ~350): seen, not yet confirmed
+    expect(first.checks.filter((c) => c.outcome === 'pending').map((c) => `${c.scope} ${c.kind} p${c.quantile! * 100}`)).toEqual(['/status latency p95']);
+    expect(first.notes.join('\n')).toMatch(/\/status: p95 \d+ ms > threshold \d+ ms .*: confirming on the requests that follow before flipping back/);
+    const fastAfter = trafficLines({ slot: 'green', route: '/status', fromMs: T + 3000, toMs: T + 8000, count: 100, ms: 80 });
+    const second = judge([...healthyBaseline, ...burst, ...fastAfter], {}, 40, pending);
+    expect(second.flip, second.reason).toBe(false); // the 100 requests after it were fast
+    expect(second.status).toBe('healthy');
+
+    const slowAll = (to: number, count: number) => trafficLines({ slot: 'green', route: '/status', fromMs: T, toMs: to, count, ms: 480 });
+    const p2: PendingLatency = new Map();
+    expect(judge([...healthyBaseline, ...slowAll(T + 2000, 40)], {}, 40, p2).flip).toBe(false);
+    const confirmed = judge([...healthyBaseline, ...slowAll(T + 4000, 80)], {}, 40, p2);
+    expect(confirmed.flip, confirmed.reason).toBe(true);
+    expect(confirmed.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail' });
+  });
+
+  it('a slower HOST (control routes: liveness, build files, slower by as much) is allowed for; one slow route with the controls unchanged is not', () => {
+    const controls = (f: typeof before, ms: number) => [...f({ route: '/api/health/live', count: 300, ms }), ...f({ route: '/_next/static/chunks/a.js', count: 300, ms })];
+    const base = [...healthyBaseline, ...controls(before, 5)];
+    // Everything 500 ms slower: the host, not the release.
+    const stalled = judge([...base, ...controls(after, 505), ...after({ route: '/', count: 300, ms: 540 }), ...after({ route: '/status', count: 150, ms: 580 })]);
+    expect(stalled.status, stalled.reason).toBe('healthy');
+    expect(stalled.notes.join('\n')).toMatch(/the host answered control routes \(liveness, build files\) slower than before the switch: p50 \+\d+ ms, p95 \+\d+ ms; added to the latency thresholds/);
+    expect(stalled.checks.find((c) => c.scope === '/status' && c.quantile === 0.5)!.hostShiftMs).toBeGreaterThan(450);
+    // Only /status slower, the controls as before: a regression.
+    const slow = judge([...base, ...controls(after, 5), ...after({ route: '/', count: 300, ms: 40 }), ...after({ route: '/status', count: 150, ms: 480 })]);
+    expect(slow.status, slow.reason).toBe('regressed');
+    expect(slow.checks[0]).toMatchObject({ scope: '/status', kind: 'latency', outcome: 'fail' });
+    expect(slow.checks[0]!.hostShiftMs).toBeUndefined();
   });
 
   it('latency: a few slow outliers (under 5 %) and slow requests in the warm-up do not flip', () => {

@@ -4,6 +4,7 @@
 //     exactly what it runs now (read from its spec), so Swarm changes nothing there
 //   - whether a slot's replicas are all up (judgeTasks): the first half of the health gate
 //   - which TCP connections in nginx-lb's /proc/net/tcp lead to a slot (the drain)
+import { join } from 'node:path';
 import type { Slot } from '../types.ts';
 
 /** The stack file, relative to the repository root. */
@@ -91,6 +92,14 @@ export function mountMismatches(nginx: ServiceInfo, dirs: StackInput['dirs']): s
     const source = mounts.find((m) => m.Target === target)?.Source;
     return source !== undefined && source !== dirs[key] ? [`${target} is ${source}, this deploy would mount ${dirs[key]}`] : [];
   });
+}
+
+/**
+ * The host directories the stack file bind-mounts, from the deploy's root, switch and state
+ * directories. One place: the CLI wires them and the traffic verdict reads nginx-lb's log there.
+ */
+export function swarmHostDirs(root: string, switchDir: string, stateDir: string): StackInput['dirs'] {
+  return { nginx: join(root, 'nginx'), switch: switchDir, ctl: join(stateDir, 'swarm', 'ctl'), log: join(stateDir, 'swarm', 'nginx-lb-logs') };
 }
 
 export interface StackInput {

@@ -13,7 +13,7 @@
 //     a 504 is an error already), and from requests started after `latencyFrom` (warm-up).
 import { newHistogram, record, type Histogram } from './histogram.ts';
 import type { TrafficLine } from './log-line.ts';
-import { isExcluded, OTHER_GROUP, routeGroup } from './route-groups.ts';
+import { CONTROL_ROUTES, isExcluded, OTHER_GROUP, routeGroup } from './route-groups.ts';
 
 export interface GroupStats {
   requests: number;
@@ -35,6 +35,10 @@ export interface TrafficSnapshot {
   excluded: number;
   /** Slot-less non-5xx lines inside the window (redirects, rate limits: no app involved). */
   noApp: number;
+  /** Every answer of this slot inside the window, excluded routes included: the slot is alive and answering. */
+  answered: number;
+  /** Latency of the slot's answers on control routes (route-groups.ts CONTROL_ROUTES), after the warm-up. */
+  control: Histogram;
   /** Earliest and latest request start seen inside the window (what the numbers cover). */
   firstMs: number | null;
   lastMs: number | null;
@@ -82,6 +86,8 @@ export class TrafficAggregate {
   private servedByOther = 0;
   private excluded = 0;
   private noApp = 0;
+  private answered = 0;
+  private readonly control = newHistogram();
   private firstMs: number | null = null;
   private lastMs: number | null = null;
 
@@ -92,7 +98,9 @@ export class TrafficAggregate {
   add(l: TrafficLine): void {
     const o = this.opts;
     if (l.startMs < o.fromMs || (o.toMs !== null && l.startMs >= o.toMs)) return;
+    if (l.slot === o.slot) this.answered++;
     if (isExcluded(l.route, o.excludes)) {
+      if (l.slot === o.slot && l.status < 400 && l.startMs >= (o.latencyFromMs ?? o.fromMs) && isExcluded(l.route, CONTROL_ROUTES)) record(this.control, l.latencyMs);
       this.excluded++;
       return;
     }
@@ -120,6 +128,6 @@ export class TrafficAggregate {
   /** A view for the pure verdict; the histograms are shared, not copied (read them, do not keep them). */
   snapshot(): TrafficSnapshot {
     const o = this.opts;
-    return { slot: o.slot, fromMs: o.fromMs, toMs: o.toMs, groups: this.groups, all: this.all, servedByOther: this.servedByOther, excluded: this.excluded, noApp: this.noApp, firstMs: this.firstMs, lastMs: this.lastMs };
+    return { slot: o.slot, fromMs: o.fromMs, toMs: o.toMs, groups: this.groups, all: this.all, servedByOther: this.servedByOther, excluded: this.excluded, noApp: this.noApp, answered: this.answered, control: this.control, firstMs: this.firstMs, lastMs: this.lastMs };
   }
 }

@@ -16,7 +16,7 @@ import { parseLogLine, type TrafficLine } from './log-line.ts';
 import { offsetAtTime } from './log-seek.ts';
 import { LogTail } from './log-tail.ts';
 import { resolveTrafficOptions, type TrafficOptions } from './options.ts';
-import { judgeTraffic, type TrafficVerdict } from './verdict.ts';
+import { judgeTraffic, type PendingLatency, type TrafficVerdict } from './verdict.ts';
 
 export interface TrafficJudgeInput {
   logFile: string;
@@ -52,6 +52,12 @@ export interface ReaderStats {
 
 export interface BaselineWindow {
   /**
+   * Start of the baseline window at the earliest (default: end - baselineMs). The deploy passes
+   * when the old slot went live plus the warm-up: before it, the slot's name served another
+   * release (or nothing), and its first seconds were its own cold start, not its normal.
+   */
+  startMs?: number;
+  /**
    * End of the baseline window (default: the switch). The deploy may pass the time it started the
    * new slot: the old slot's latency while the new one boots on the same CPUs is not its normal.
    */
@@ -77,6 +83,8 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
   let base: TrafficAggregate | null = null;
   let cur: TrafficAggregate | null = null;
   let info: BaselineInfo | null = null;
+  /** Latency regressions waiting for confirmation across polls (verdict.ts, PendingLatency). */
+  let pending: PendingLatency = new Map();
 
   const onLine = (text: string) => {
     stats.lines++;
@@ -107,10 +115,11 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
   return {
     async baseline(switchAtMs = now(), window = {}) {
       tail?.close();
+      pending = new Map();
       const t0 = performance.now();
       const available = existsSync(input.logFile);
       const end = Math.min(window.endMs ?? switchAtMs, switchAtMs);
-      const from = end - o.baselineMs;
+      const from = Math.max(end - o.baselineMs, Math.min(window.startMs ?? -Infinity, end));
       const keys = new GroupKeys(o.maxGroups);
       base = new TrafficAggregate({ slot: input.oldSlot, fromMs: from, toMs: end, excludes: o.excludes, keys });
       cur = new TrafficAggregate({ slot: input.newSlot, fromMs: switchAtMs, toMs: null, latencyFromMs: switchAtMs + o.warmupMs, excludes: o.excludes, keys });
@@ -154,7 +163,7 @@ export function createTrafficJudge(input: TrafficJudgeInput): TrafficJudge {
           error = (err as Error).message;
         }
       }
-      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs });
+      const v = judgeTraffic(base.snapshot(), cur.snapshot(), o, { sinceSwitchMs: Math.max(0, nowMs - info.switchAtMs), baselineWindowMs: info.windowMs, pending });
       const inconclusive = (reason: string): TrafficVerdict => ({ ...v, status: 'inconclusive', flip: false, reason: `inconclusive: ${reason}: health probes only` });
       if (error) return inconclusive(`cannot read the traffic log ${input.logFile} (${error})`);
       if (!info.available && !existsSync(input.logFile)) return inconclusive(`no traffic log at ${input.logFile} (nginx without the JSON access log?)`);

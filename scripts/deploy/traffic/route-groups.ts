@@ -19,6 +19,14 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
   '/sitemap.xml',
 ];
 
+/**
+ * Control routes: excluded from judging, but their latency measures the HOST, not the release.
+ * A liveness answer and a build file cost the same in every release; when they get slower after
+ * the switch, every request in the slot's queue got slower (a CPU stall, a neighbour's build), and
+ * the latency thresholds allow for it (verdict.ts).
+ */
+export const CONTROL_ROUTES: readonly string[] = ['/api/health/live', '/_next/static', '/favicon.ico', '/robots.txt'];
+
 export const OTHER_GROUP = '(other)';
 const MAX_DEPTH = 4;
 

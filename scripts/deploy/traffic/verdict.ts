@@ -5,11 +5,15 @@
 //            score interval's lower bound is above the threshold: 3 errors in 5 requests or 1 in
 //            1000 are weighed by how much they actually prove, not by their raw ratio.
 //   latency: flip when the new p95 is, with `confidence`, above baseline p95 x latencyFactor +
-//            latencyMargin, i.e. when confidently more than 5 % of the new requests took longer.
+//            latencyMargin, i.e. when confidently more than 5 % of the new requests took longer;
+//            the same for the median (p50): confidently more than half took longer than baseline
+//            p50 x latencyFactor + latencyMargin. On a loaded host the p95 is a queueing tail of
+//            seconds and a threshold relative to it cannot see +400 ms; the median stays near the
+//            route's own cost, so a route made slower on EVERY request still shows.
 //   too few: a scope with fewer than minRequests requests is not judged; when the new slot as a
 //            whole has fewer, the verdict is "inconclusive: health probes only".
 // 4xx are the client's: they count as answered requests, never as errors.
-import { countAbove, percentile } from './histogram.ts';
+import { countAbove, percentile, total, type Histogram } from './histogram.ts';
 import type { GroupStats, TrafficSnapshot } from './aggregate.ts';
 
 export interface VerdictOptions {
@@ -26,7 +30,20 @@ export interface VerdictOptions {
   monitorOnly: boolean;
 }
 
-export type Outcome = 'fail' | 'pass' | 'too-few' | 'no-baseline';
+/** pending: a latency check over its threshold, waiting for the requests that follow to confirm it. */
+export type Outcome = 'fail' | 'pending' | 'pass' | 'too-few' | 'no-baseline';
+
+/**
+ * Latency regressions seen but not yet confirmed, by check (scope and percentile): the counts when
+ * first seen. Kept by the caller across polls (createTrafficJudge does).
+ * Why: slow requests come in bursts (a CPU stall, a GC pause, a neighbour's build slows every
+ * request in flight at once), so a burst right after the warm-up can put 5 % of a small sample over
+ * the threshold. Requests are not independent there, and the Wilson bound overstates what that
+ * proves. A release that is slower stays slower: the requests AFTER the first sighting, a sample of
+ * their own, must fail the same check before it counts. Seen here: 1 false flip-back in 6 clean
+ * deploys under load without it (p95 347 ms > 300 ms, 20 of 227 requests, one burst).
+ */
+export type PendingLatency = Map<string, { requests: number; count: number }>;
 
 export interface Check {
   /** 'all' or a route group. */
@@ -49,6 +66,11 @@ export interface Check {
   baselineRequests: number;
   /** latency: the new p95 (ms). */
   p95Ms?: number | null;
+  /** latency: which percentile the check judges (0.95 or 0.5) and the new slot's value there (ms). */
+  quantile?: number;
+  valueMs?: number | null;
+  /** latency: how much slower the host answered control routes at this percentile than before the switch (ms), added to the threshold. */
+  hostShiftMs?: number;
 }
 
 export interface SideNumbers {
@@ -69,7 +91,8 @@ export interface TrafficVerdict {
   notes: string[];
   newSlot: string;
   oldSlot: string;
-  current: SideNumbers & { servedByOld: number; excluded: number; noApp: number; sinceSwitchMs: number };
+  /** answered: every answer of the new slot since the switch, excluded routes included (it is alive). */
+  current: SideNumbers & { servedByOld: number; excluded: number; noApp: number; answered: number; sinceSwitchMs: number };
   baseline: SideNumbers & { windowMs: number; groups: number };
   /** Failed checks first, then the rest, at most maxChecks of them (bounded for history.jsonl). */
   checks: Check[];
@@ -130,18 +153,43 @@ function errorCheck(scope: string, cur: GroupStats, base: { stats: GroupStats; s
   return { scope, kind: 'errors', outcome, requests: cur.requests, count: cur.errors5xx, ratio: ratio(cur), lower, threshold, baseline: baseRatio, baselineScope: base.scope, baselineRequests: base.scope === 'none' ? 0 : base.stats.requests };
 }
 
-function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number): Check {
+/** `q`: the percentile judged (0.95 or 0.5): fail when confidently more than 1 - q of the new requests are above its threshold. */
+function latencyCheck(scope: string, cur: GroupStats, base: GroupStats | undefined, o: VerdictOptions, z: number, q = 0.95, pending?: PendingLatency, host = hostShift(null, null, o, q)): Check {
   const n = latencyCount(cur);
   const baseN = base ? latencyCount(base) : 0;
-  const baseP95 = base && baseN >= o.minRequests ? percentile(base.latency, 0.95) : null;
+  const baseQ = base && baseN >= o.minRequests ? percentile(base.latency, q) : null;
   const p95Ms = percentile(cur.latency, 0.95);
-  const common = { scope, kind: 'latency' as const, requests: n, baselineRequests: baseN, p95Ms };
-  if (baseP95 === null) return { ...common, outcome: 'no-baseline', count: 0, ratio: 0, lower: 0, threshold: 0, baseline: null, baselineScope: 'none' };
-  const threshold = baseP95 * o.latencyFactor + o.latencyMarginMs;
+  const common = { scope, kind: 'latency' as const, requests: n, baselineRequests: baseN, p95Ms, quantile: q, valueMs: percentile(cur.latency, q) };
+  if (baseQ === null) return { ...common, outcome: 'no-baseline', count: 0, ratio: 0, lower: 0, threshold: 0, baseline: null, baselineScope: 'none' };
+  const threshold = baseQ * o.latencyFactor + o.latencyMarginMs + host;
   const above = countAbove(cur.latency, threshold);
   const lower = wilsonLower(above, n, z);
-  const outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 0.05 ? 'fail' : 'pass';
-  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseP95, baselineScope: 'route' };
+  let outcome: Outcome = n < o.minRequests ? 'too-few' : lower > 1 - q ? 'fail' : 'pass';
+  if (pending) {
+    const key = `${scope} ${q}`;
+    const first = pending.get(key);
+    if (outcome !== 'fail') pending.delete(key);
+    else if (!first) {
+      pending.set(key, { requests: n, count: above });
+      outcome = 'pending';
+    } else {
+      const dn = n - first.requests;
+      if (!(dn >= o.minRequests && wilsonLower(above - first.count, dn, z) > 1 - q)) outcome = 'pending';
+    }
+  }
+  return { ...common, outcome, count: above, ratio: n > 0 ? above / n : 0, lower, threshold, baseline: baseQ, baselineScope: 'route', ...(host > 0 ? { hostShiftMs: Math.round(host) } : {}) };
+}
+
+/**
+ * How much slower the host got at percentile q, by the control routes (liveness, build files: the
+ * same cost in every release), new slot against the old one's baseline; 0 without enough of them.
+ * Queueing adds about the same delay to every request in a slot's event loop, so the shift is added
+ * to each route's threshold. A release that slows one route does not move it; one that slows even
+ * its liveness answers and build files is judged on errors and the health probes instead.
+ */
+export function hostShift(cur: Histogram | null, base: Histogram | null, o: Pick<VerdictOptions, 'minRequests'>, q: number): number {
+  if (!cur || !base || total(cur) < o.minRequests || total(base) < o.minRequests) return 0;
+  return Math.max(0, (percentile(cur, q) ?? 0) - (percentile(base, q) ?? 0));
 }
 
 /** One line: the numbers behind a check and how its threshold was made. */
@@ -153,31 +201,38 @@ export function describeCheck(c: Check, o: Pick<VerdictOptions, 'errorFactor' | 
     return `${where}: ${c.count} of ${c.requests} requests 5xx (${pct(c.ratio)}, at least ${pct(c.lower)} at ${conf} confidence) > threshold ${pct(c.threshold)} = max(${base}, floor ${pct(o.errorFloor)})`;
   }
   if (c.outcome === 'no-baseline') return `${where}: latency not judged (the old slot served ${c.baselineRequests} requests of it before the switch)`;
-  return `${where}: p95 ${ms(c.p95Ms)} > threshold ${ms(c.threshold)} = baseline p95 ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}; ${c.count} of ${c.requests} requests above it`;
+  const p = `p${Math.round((c.quantile ?? 0.95) * 100)}`;
+  return `${where}: ${p} ${ms(c.valueMs ?? c.p95Ms)} > threshold ${ms(c.threshold)} = baseline ${p} ${ms(c.baseline)} x ${o.latencyFactor} + ${ms(o.latencyMarginMs)}${c.hostShiftMs ? ` + host slowdown ${ms(c.hostShiftMs)}` : ''}; ${c.count} of ${c.requests} requests above it`;
 }
 
 /**
  * Judges the new slot's traffic since the switch against the old slot's baseline.
  * `sinceSwitchMs` and `baselineWindowMs` only go into the result (what the numbers cover).
  */
-export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot, o: VerdictOptions, ctx: { sinceSwitchMs: number; baselineWindowMs: number; maxChecks?: number }): TrafficVerdict {
+export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot, o: VerdictOptions, ctx: { sinceSwitchMs: number; baselineWindowMs: number; maxChecks?: number; pending?: PendingLatency }): TrafficVerdict {
   const z = probit(o.confidence);
   const baseEnough = baseline.all.requests >= o.minRequests;
   const pooled = { stats: baseline.all, scope: baseEnough ? ('all' as const) : ('none' as const) };
   const checks: Check[] = [errorCheck('all', current.all, pooled, o, z)];
+  const host95 = hostShift(current.control, baseline.control, o, 0.95);
+  const host50 = hostShift(current.control, baseline.control, o, 0.5);
   for (const [key, cur] of current.groups) {
     const own = baseline.groups.get(key);
     const base = own && own.requests >= o.minRequests ? { stats: own, scope: 'route' as const } : pooled;
     checks.push(errorCheck(key, cur, base, o, z));
     // Latency only against the same route's own baseline: pooling routes would compare different
     // route mixes (more traffic on a slow page after the switch is not a regression).
-    checks.push(latencyCheck(key, cur, own, o, z));
+    checks.push(latencyCheck(key, cur, own, o, z, 0.95, ctx.pending, host95));
+    const median = latencyCheck(key, cur, own, o, z, 0.5, ctx.pending, host50);
+    if (median.outcome !== 'no-baseline') checks.push(median);
   }
   const failed = checks.filter((c) => c.outcome === 'fail').sort((a, b) => Number(a.scope === 'all') - Number(b.scope === 'all'));
   const notes: string[] = [];
   if (!baseEnough) notes.push(`baseline: the old slot ${baseline.slot} served ${baseline.all.requests} judged requests before the switch (< ${o.minRequests}): errors judged against the floor only, latency not judged`);
   // Connections opened before the switch (nginx's old workers, pooled upstream connections) or
   // nginx's backup server: not the new release's answers, so not judged, but worth a line.
+  for (const c of checks.filter((x) => x.outcome === 'pending')) notes.push(`${describeCheck(c, o)}: confirming on the requests that follow before flipping back (slow requests come in bursts)`);
+  if (host95 > 0 || host50 > 0) notes.push(`the host answered control routes (liveness, build files) slower than before the switch: p50 +${Math.round(host50)} ms, p95 +${Math.round(host95)} ms; added to the latency thresholds`);
   if (current.servedByOther > 0) notes.push(`${current.servedByOther} requests started after the switch were answered by ${baseline.slot} (connections from before the switch, or nginx's backup server): not judged`);
   const cur = current.all;
   let status: TrafficVerdict['status'];
@@ -190,13 +245,13 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     reason = `inconclusive: ${cur.requests} judged requests reached ${current.slot} since the switch (< ${o.minRequests}, ${cur.errors5xx} of them 5xx): too little traffic to judge, health probes only`;
   } else {
     status = 'healthy';
-    const judged = checks.filter((c) => c.kind === 'latency' && (c.outcome === 'pass' || c.outcome === 'fail')).length;
+    const judged = new Set(checks.filter((c) => c.kind === 'latency' && (c.outcome === 'pass' || c.outcome === 'fail')).map((c) => c.scope)).size;
     reason = `${current.slot} healthy: ${cur.requests} requests, ${cur.errors5xx} 5xx (${pct(ratio(cur))}), p95 ${ms(percentile(cur.latency, 0.95))}; baseline ${baseline.slot} ${pct(ratio(baseline.all))}, p95 ${ms(percentile(baseline.all.latency, 0.95))}; latency judged on ${judged} route group(s)`;
   }
   const flip = status === 'regressed' && !o.monitorOnly;
   if (status === 'regressed' && o.monitorOnly) reason += ' [monitor-only: not flipping back]';
   // Failures first, the most specific (a route group) before all routes: that names the broken page.
-  const rank = (c: Check) => ({ fail: 0, pass: 2, 'too-few': 4, 'no-baseline': 6 })[c.outcome] + (c.scope === 'all' ? (c.outcome === 'fail' ? 1 : -1) : 0);
+  const rank = (c: Check) => ({ fail: 0, pending: 1, pass: 2, 'too-few': 4, 'no-baseline': 6 })[c.outcome] + (c.scope === 'all' ? (c.outcome === 'fail' ? 1 : -1) : 0);
   const sorted = [...checks].sort((a, b) => rank(a) - rank(b) || b.requests - a.requests);
   return {
     status,
@@ -205,7 +260,7 @@ export function judgeTraffic(baseline: TrafficSnapshot, current: TrafficSnapshot
     notes,
     newSlot: current.slot,
     oldSlot: baseline.slot,
-    current: { ...side(cur), servedByOld: current.servedByOther, excluded: current.excluded, noApp: current.noApp, sinceSwitchMs: ctx.sinceSwitchMs },
+    current: { ...side(cur), servedByOld: current.servedByOther, excluded: current.excluded, noApp: current.noApp, answered: current.answered, sinceSwitchMs: ctx.sinceSwitchMs },
     baseline: { ...side(baseline.all), windowMs: ctx.baselineWindowMs, groups: baseline.groups.size },
     checks: sorted.slice(0, ctx.maxChecks ?? 12),
     thresholds: { ...o },
