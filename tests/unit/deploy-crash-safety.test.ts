@@ -353,12 +353,21 @@ describe('test crash points can only fire in a test', () => {
     mkdirSync(stateDir);
     expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed' }, stateDir)).toBeNull();
     expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: join(dir, 'other') }, stateDir)).toBeNull();
-    const repoState = new URL('../../.deploy-crash-point-test', import.meta.url).pathname; // a checkout's path, not under tmpdir
-    mkdirSync(repoState, { recursive: true });
+    // A state directory outside the OS temp directory (a production checkout's .deploy/). The OS temp
+    // directory is pointed at a sibling for this check, so it holds wherever the checkout itself lies
+    // (a clone under /tmp included).
+    const prodState = join(dir, 'checkout', '.deploy');
+    mkdirSync(prodState, { recursive: true });
+    mkdirSync(join(dir, 'os-tmp'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'os-tmp');
     try {
-      expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: repoState }, repoState)).toBeNull();
+      expect(tmpdir()).toBe(join(dir, 'os-tmp'));
+      expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: prodState }, prodState)).toBeNull();
+      expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'switch:live.sock:renamed', DEPLOY_TEST_CRASH_STATE_DIR: join(dir, 'os-tmp') }, join(dir, 'os-tmp'))).toBeNull(); // the temp directory itself: not inside it
     } finally {
-      rmSync(repoState, { recursive: true, force: true });
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
     }
     expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'rm -rf /', DEPLOY_TEST_CRASH_STATE_DIR: stateDir }, stateDir)).toBeNull();
     expect(armCrashPoints({ DEPLOY_TEST_CRASH_AT: 'monitor:started+1500', DEPLOY_TEST_CRASH_STATE_DIR: stateDir }, stateDir)).toBe('monitor:started+1500');
