@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restartOwnEngine, run } from './engine.ts';
-import { buildFault as buildFaultImage, cloneHead, compose, curl, deployCli, describeLoad, downAll, Loaders, LOAD_RATE, served, startStandins, writeCerts, writeEnvProduction, type Clone, type Http, type LoadSummary } from './stack.ts';
+import type { TrafficRecord } from '../../scripts/deploy/traffic-watch.ts';
+import { buildFault as buildFaultImage, cloneHead, compose, curl, deployCli, describeLoad, downAll, lastHistory, Loaders, LOAD_RATE, served, startStandins, writeCerts, writeEnvProduction, type Clone, type Http, type LoadSummary } from './stack.ts';
 
 const ENGINE = process.env.UH_DOCKER_TEST_ENGINE;
 const say = (l: string) => console.log(`docker-test: ${l}`);
@@ -192,6 +193,10 @@ describe('production path on a real Docker engine', () => {
     expect(result.code, tail(result.out)).toBe(0);
     expectLoad(load, 'green/v2');
     await expectLive('green', 'v2');
+    // The traffic verdict read what nginx-lb logged: the JSON access log compose mounts on the host.
+    const { traffic } = lastHistory<{ traffic?: TrafficRecord }>(c);
+    expect(traffic?.logFile).toBe(join(c.dir, '.deploy', 'nginx-lb-logs', 'access.jsonl'));
+    expect(traffic?.reader?.lines ?? 0, `the deploy read nginx-lb's log: ${JSON.stringify(traffic)}`).toBeGreaterThan(0);
   });
 
   step('published ports: slots on 127.0.0.1 only, Redis not published, nginx-lb 80/443', async () => {

@@ -15,7 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type Engine } from './engine.ts';
-import { cloneHead, curl, deployCli, describeLoad, Loaders, LOAD_RATE, served, writeCerts, writeEnvProduction, type Clone, type LoadSummary } from './stack.ts';
+import type { TrafficRecord } from '../../scripts/deploy/traffic-watch.ts';
+import { cloneHead, curl, deployCli, describeLoad, lastHistory, Loaders, LOAD_RATE, served, writeCerts, writeEnvProduction, type Clone, type LoadSummary } from './stack.ts';
 import { initSwarm, leaveSwarm, STACK, type SwarmNode } from './swarm.ts';
 import { buildImages, killOneReplica, prepareSwarm, replacedAfter, SWARM_ARGS, SWARM_NETWORK, tasks } from './swarm-stack.ts';
 
@@ -184,6 +185,10 @@ describe('swarm runtime on a real one-node Docker Swarm', () => {
     expect(history.filter((t) => t.state === 'running' && t.desired === 'running')).toHaveLength(2);
     expect(history.some((t) => t.state === 'failed' && t.exitCode === 137), 'the killed replica is in the service history').toBe(true);
     await expectLive('green', 'v2');
+    // The traffic verdict read what nginx-lb logged on the edge node (the stack's log mount).
+    const { traffic } = lastHistory<{ traffic?: TrafficRecord }>(c);
+    expect(traffic?.logFile).toBe(join(c.dir, '.deploy', 'swarm', 'nginx-lb-logs', 'access.jsonl'));
+    expect(traffic?.reader?.lines ?? 0, `the deploy read nginx-lb's log: ${JSON.stringify(traffic)}`).toBeGreaterThan(0);
   });
 
   step('a change to nginx/swarm that nginx -t rejects: the deploy is refused before anything starts (exit 5)', async () => {
