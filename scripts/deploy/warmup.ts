@@ -7,7 +7,7 @@
 // verdict read it as a regression (6 false flip-backs in 20 clean deploys). A page's first request
 // pays that cost once, here, instead of users paying it all at once after the switch.
 // Only GET routes that answered < 400 are replayed, without query strings or cookies (the log
-// keeps neither): idempotent by HTTP's rules, and anonymous. `--warmup-requests 0` turns it off.
+// keeps neither): idempotent by HTTP's rules, and anonymous; long requests (streams) are not. `--warmup-requests 0` turns it off.
 import { existsSync } from 'node:fs';
 import type { Journal } from './journal.ts';
 import type { DeployContext, Plan } from './plan.ts';
@@ -21,7 +21,14 @@ import type { Logger, Slot } from './types.ts';
 /** Read at most this much of the log's tail: a minute of a busy site's lines. */
 const MAX_BYTES = 16 << 20;
 
-/** The `max` most requested GET routes (answered < 400, not excluded) in the log since `sinceMs`; ['/'] when none. */
+/**
+ * A request that took longer than this is not replayed: an SSE stream, a long poll or an export is
+ * not a cold start to pay off, and a replay would hold a warm-up worker for its whole length (the
+ * bench's 6 s streams, among the top routes, held every deploy's warm-up to its 15 s bound).
+ */
+export const WARMUP_MAX_REQUEST_MS = 2000;
+
+/** The `max` most requested GET routes (answered < 400 within WARMUP_MAX_REQUEST_MS, not excluded) in the log since `sinceMs`; ['/'] when none. */
 export function topRoutes(logFile: string, sinceMs: number, max: number, excludes: readonly string[]): string[] {
   const counts = new Map<string, number>();
   if (existsSync(logFile)) {
@@ -29,7 +36,7 @@ export function topRoutes(logFile: string, sinceMs: number, max: number, exclude
     try {
       tail.read((text) => {
         const l = parseLogLine(text);
-        if (!l || l.method !== 'GET' || l.status >= 400 || l.startMs < sinceMs || isExcluded(l.route, excludes)) return;
+        if (!l || l.method !== 'GET' || l.status >= 400 || l.startMs < sinceMs || l.endMs - l.startMs > WARMUP_MAX_REQUEST_MS || isExcluded(l.route, excludes)) return;
         if (counts.size >= 1000 && !counts.has(l.route)) return; // bounded: a crawl of unique URLs
         counts.set(l.route, (counts.get(l.route) ?? 0) + 1);
       }, MAX_BYTES);

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inLogOrder, trafficLines } from '../support/traffic-log.ts';
 import type { ProbeResult } from '../../scripts/deploy/http-probe.ts';
 import { DEFAULT_EXCLUDES } from '../../scripts/deploy/traffic/route-groups.ts';
-import { topRoutes, warmUp } from '../../scripts/deploy/warmup.ts';
+import { topRoutes, warmUp, WARMUP_MAX_REQUEST_MS } from '../../scripts/deploy/warmup.ts';
 import { silentLogger } from '../../scripts/deploy/types.ts';
 
 let dir: string;
@@ -28,6 +28,13 @@ describe('topRoutes', () => {
     ]).join('\n')}\n`);
     expect(topRoutes(file, NOW - 60_000, 3, DEFAULT_EXCLUDES)).toEqual(['/', '/status', '/api/status']);
     expect(topRoutes(file, NOW - 60_000, 10, DEFAULT_EXCLUDES)).toEqual(['/', '/status', '/api/status', '/pricing']);
+  });
+
+  it('long requests are not replayed: a stream or long poll is no cold start, and would hold the warm-up for its length', () => {
+    const file = join(dir, 'access.jsonl');
+    const at = (route: string, count: number, ms: number) => trafficLines({ slot: 'blue', route, fromMs: NOW - 50_000, toMs: NOW - 10_000, count, ms });
+    writeFileSync(file, `${inLogOrder([...at('/api/events', 900, 6000), ...at('/export', 500, WARMUP_MAX_REQUEST_MS + 1), ...at('/', 300, 20), ...at('/report', 100, WARMUP_MAX_REQUEST_MS)]).join('\n')}\n`);
+    expect(topRoutes(file, NOW - 60_000, 5, DEFAULT_EXCLUDES)).toEqual(['/', '/report']);
   });
 
   it('no log, or nothing in it: the root page', () => {
