@@ -62,38 +62,55 @@ async function measure(c: Clone, log: (l: string) => void): Promise<BenchRow[]> 
 }
 
 /**
- * The compose rows, and notes for under the table (given the process rows, to compare switch
- * latencies). Without an engine: no rows and a note that says why.
+ * Runs `body` on the docker tests' engine (tests/docker: the machine-wide lock, a reachable engine
+ * or its own dockerd, a sweep, host ports 80/443 free, the base images), then `cleanup`, a sweep,
+ * and stops a dockerd it started. Returns body's description of the setup, or "not measured: why"
+ * when no engine can be had. One place for the compose and swarm rows.
  */
-export async function composeRuntimeRows(log: (l: string) => void = console.log): Promise<{ rows: BenchRow[]; notes: (processRows: BenchRow[]) => string[] }> {
+export async function onTestEngine(log: (l: string) => void, body: (engine: Engine, baseImages: string) => Promise<string>, cleanup: (engine: Engine) => void): Promise<string> {
   let engine: Engine | null = null;
-  let c: Clone | null = null;
   let release: (() => void) | null = null;
-  let rows: BenchRow[] = [];
-  let setup = '';
   try {
     release = await acquireLock(log);
     engine = await acquireEngine(log);
     sweep(engine, log);
     await checkHostPorts();
     const bases = ensureBaseImages(ROOT, engine.env, log);
-    c = cloneHead(engine.env);
-    writeEnvProduction(c);
-    writeCerts(c);
-    must('starting the stand-ins', startStandins(c));
-    setup = `${engine.describe}; compose CLI ${c.compose.join(' ')}; base images: ${bases.map((b) => `${b.ref} = ${b.how.startsWith('local') ? `local stand-in (${b.provides})` : b.provides}`).join(', ')}`;
-    rows = await measure(c, log);
+    return await body(engine, `base images: ${bases.map((b) => `${b.ref} = ${b.how.startsWith('local') ? `local stand-in (${b.provides})` : b.provides}`).join(', ')}`);
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
-    setup = `not measured: ${err.message}`;
+    return `not measured: ${err.message}`;
   } finally {
-    if (c) downAll(c);
     if (engine) {
+      cleanup(engine);
       sweep(engine, log, 'after');
       if (engine.owned) await stopOwnEngine(log);
     }
     release?.();
   }
+}
+
+/**
+ * The compose rows, and notes for under the table (given the process rows, to compare switch
+ * latencies). Without an engine: no rows and a note that says why.
+ */
+export async function composeRuntimeRows(log: (l: string) => void = console.log): Promise<{ rows: BenchRow[]; notes: (processRows: BenchRow[]) => string[] }> {
+  let c: Clone | null = null;
+  let rows: BenchRow[] = [];
+  const setup = await onTestEngine(
+    log,
+    async (engine, bases) => {
+      c = cloneHead(engine.env);
+      writeEnvProduction(c);
+      writeCerts(c);
+      must('starting the stand-ins', startStandins(c));
+      rows = await measure(c, log);
+      return `${engine.describe}; compose CLI ${c.compose.join(' ')}; ${bases}`;
+    },
+    () => {
+      if (c) downAll(c);
+    },
+  );
   const notes = (processRows: BenchRow[]): string[] => {
     if (rows.length === 0) return ['', `Compose runtime: ${setup}`];
     const p = processRows.find((r) => !r.scenario.startsWith('compose:'))?.rec.metrics.switchLatencyMs;

@@ -6,14 +6,12 @@
 //   - rollback green -> blue under load
 // Load from containers on the stack's overlay network (one client address each: nginx limits per
 // address), to nginx-lb on 80 (/api/health/live) and 443 (/), keep-alive and new connections.
-import { ensureBaseImages } from '../../tests/docker/base-images.ts';
-import { acquireEngine, acquireLock, checkHostPorts, EngineError, stopOwnEngine, type Engine } from '../../tests/docker/engine.ts';
-import { cloneHead, curl, deployCli, lastHistory, LOAD_CLIENTS, LOAD_RATE, ROOT, served, writeCerts, writeEnvProduction, type Clone } from '../../tests/docker/stack.ts';
-import { sweep } from '../../tests/docker/sweep.ts';
+import { EngineError } from '../../tests/docker/engine.ts';
+import { cloneHead, curl, deployCli, lastHistory, LOAD_CLIENTS, LOAD_RATE, served, writeCerts, writeEnvProduction, type Clone } from '../../tests/docker/stack.ts';
 import { initSwarm, leaveSwarm } from '../../tests/docker/swarm.ts';
 import { buildImages, killOneReplica, prepareSwarm, replacedAfter, SWARM_ARGS, SWARM_NETWORK } from '../../tests/docker/swarm-stack.ts';
 import type { HistoryRecord } from '../deploy/state.ts';
-import { underLoad, type BenchRow } from './deploy-compose.ts';
+import { onTestEngine, underLoad, type BenchRow } from './deploy-compose.ts';
 
 const CLIENTS = LOAD_CLIENTS * 2;
 const TIMINGS = ['--gate-interval', '0.25', '--monitor-interval', '0.5', ...SWARM_ARGS];
@@ -45,37 +43,23 @@ async function measure(c: Clone, log: (l: string) => void): Promise<{ rows: Benc
 
 /** The swarm rows and a note for under the table. Without an engine: no rows and a note that says why. */
 export async function swarmRuntimeRows(log: (l: string) => void = console.log): Promise<{ rows: BenchRow[]; notes: string[] }> {
-  let engine: Engine | null = null;
-  let release: (() => void) | null = null;
   let rows: BenchRow[] = [];
   let replacedMs = NaN;
-  let setup = '';
-  try {
-    release = await acquireLock(log);
-    engine = await acquireEngine(log);
-    sweep(engine, log);
-    await checkHostPorts();
-    const bases = ensureBaseImages(ROOT, engine.env, log);
-    const node = initSwarm(engine, log);
-    if (!node) throw new EngineError('the engine already belongs to a swarm this bench did not make');
-    const c = cloneHead(engine.env);
-    writeEnvProduction(c);
-    writeCerts(c);
-    buildImages(c);
-    await prepareSwarm(c, node);
-    setup = `${engine.describe}; one-node swarm, endpoint mode dnsrr; base images: ${bases.map((b) => `${b.ref} = ${b.how.startsWith('local') ? `local stand-in (${b.provides})` : b.provides}`).join(', ')}`;
-    ({ rows, replacedMs } = await measure(c, log));
-  } catch (err) {
-    if (!(err instanceof EngineError)) throw err;
-    setup = `not measured: ${err.message}`;
-  } finally {
-    if (engine) {
-      leaveSwarm(engine, log);
-      sweep(engine, log, 'after');
-      if (engine.owned) await stopOwnEngine(log);
-    }
-    release?.();
-  }
+  const setup = await onTestEngine(
+    log,
+    async (engine, bases) => {
+      const node = initSwarm(engine, log);
+      if (!node) throw new EngineError('the engine already belongs to a swarm this bench did not make');
+      const c = cloneHead(engine.env);
+      writeEnvProduction(c);
+      writeCerts(c);
+      buildImages(c);
+      await prepareSwarm(c, node);
+      ({ rows, replacedMs } = await measure(c, log));
+      return `${engine.describe}; one-node swarm, endpoint mode dnsrr; ${bases}`;
+    },
+    (engine) => leaveSwarm(engine, log),
+  );
   if (rows.length === 0) return { rows, notes: ['', `Swarm runtime: ${setup}`] };
   return {
     rows,
