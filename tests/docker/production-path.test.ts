@@ -13,12 +13,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restartOwnEngine, run } from './engine.ts';
+import { CACERT, expectServedOverHttpAndTls } from './expect-served.ts';
 import type { TrafficRecord } from '../../scripts/deploy/traffic-watch.ts';
 import { buildFault as buildFaultImage, cloneHead, compose, curl, deployCli, describeLoad, downAll, lastHistory, Loaders, LOAD_RATE, served, startStandins, writeCerts, writeEnvProduction, type Clone, type Http, type LoadSummary } from './stack.ts';
 
 const ENGINE = process.env.UH_DOCKER_TEST_ENGINE;
 const say = (l: string) => console.log(`docker-test: ${l}`);
-const CACERT = ['--cacert', 'certs/fullchain.pem'];
 
 let c: Clone;
 let logDir: string;
@@ -71,12 +71,7 @@ async function expectLive(slot: string, version: string, standbyRunning = false)
   expect(s.active, 'state: live slot').toBe(slot);
   expect(`${s.nginx.servedBy}/${s.nginx.version}`, 'status: served through nginx').toBe(`${slot}/${version}`);
   expect(s.slots.find((x) => x.slot !== slot)?.running, 'the standby slot runs').toBe(standbyRunning);
-  const health = curl(c, 'http://localhost/api/health/system');
-  expect(health.status, `curl http://localhost/api/health/system: ${health.error ?? health.body.slice(0, 300)}`).toBe(200);
-  expect(served(health)).toBe(`${slot}/${version}`);
-  const page = curl(c, 'https://localhost/', CACERT);
-  expect(page.status, `curl https://localhost/: ${page.error ?? ''}`).toBe(200);
-  expect(served(page)).toBe(`${slot}/${version}`);
+  expectServedOverHttpAndTls(c, slot, version);
 }
 
 async function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; load: LoadSummary }> {

@@ -15,6 +15,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type Engine } from './engine.ts';
+import { expectServedOverHttpAndTls } from './expect-served.ts';
 import type { TrafficRecord } from '../../scripts/deploy/traffic-watch.ts';
 import { cloneHead, curl, deployCli, describeLoad, lastHistory, Loaders, LOAD_RATE, served, writeCerts, writeEnvProduction, type Clone, type LoadSummary } from './stack.ts';
 import { initSwarm, leaveSwarm, STACK, type SwarmNode } from './swarm.ts';
@@ -22,7 +23,6 @@ import { buildImages, killOneReplica, prepareSwarm, replacedAfter, SWARM_ARGS, S
 
 const ENGINE = process.env.UH_DOCKER_TEST_ENGINE;
 const say = (l: string) => console.log(`docker-test (swarm): ${l}`);
-const CACERT = ['--cacert', 'certs/fullchain.pem'];
 
 let c: Clone;
 let engine: Engine;
@@ -87,12 +87,7 @@ async function expectLive(slot: string, version: string): Promise<void> {
   expect(live.health, `status: ${slot}'s health (every replica and the service)`).toBe('HTTP 200 healthy');
   expect(live.detail).toContain('2/2 replica(s) running');
   expect(s.slots.find((x) => x.slot !== slot)?.running, 'the other slot is scaled to 0').toBe(false);
-  const health = curl(c, 'http://localhost/api/health/system');
-  expect(health.status, `curl http://localhost/api/health/system: ${health.error ?? health.body.slice(0, 300)}`).toBe(200);
-  expect(served(health)).toBe(`${slot}/${version}`);
-  const page = curl(c, 'https://localhost/', CACERT);
-  expect(page.status, `curl https://localhost/: ${page.error ?? ''}`).toBe(200);
-  expect(served(page)).toBe(`${slot}/${version}`);
+  expectServedOverHttpAndTls(c, slot, version);
   expect(tasks(c, slot).filter((t) => t.state === 'running' && t.desired === 'running')).toHaveLength(2);
 }
 
